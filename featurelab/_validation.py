@@ -1,0 +1,180 @@
+"""Input validation shared by the public functions (private module).
+
+Every check raises ``ValueError`` or ``TypeError`` with a message that names
+the parameter, the value received and what was expected (DESIGN.md, "Bad
+input").  The checks run once at the public boundary; the private kernels
+behind them assume valid input.
+"""
+
+import numbers
+
+import numpy as np
+
+from .backend import get_namespace
+
+_FLOAT_KEPT = ("float32", "float64")
+
+
+def check_array(x, name, ndim, layout):
+    """Return ``x`` as a float array of ``ndim`` dimensions on its backend.
+
+    dtype rule (as in scikit-learn): float32 and float64 are kept; bool,
+    integer and float16 input is cast to float64; complex, object, string
+    and datetime input raises TypeError.
+
+    Parameters
+    ----------
+    x : array_like
+    name : str
+        Parameter name used in messages.
+    ndim : int or tuple of int
+        Accepted numbers of dimensions.
+    layout : str
+        Human description of the expected shape, used in messages.
+    """
+    if get_namespace(x) is np:
+        x = _np_asarray(x, name)
+    kind = x.dtype.kind
+    if kind not in "biuf":
+        raise TypeError(
+            f"{name} must have a real numeric dtype, got dtype {x.dtype}; "
+            "complex, object, string and datetime arrays are not supported."
+        )
+    ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if x.ndim not in ndims:
+        raise ValueError(
+            f"{name} must be a {' or '.join(map(str, ndims))}-D array of shape "
+            f"{layout}, got an array of shape {tuple(x.shape)} "
+            f"({x.ndim}-D)."
+        )
+    if x.dtype.name not in _FLOAT_KEPT:
+        x = x.astype("float64")
+    return x
+
+
+def _np_asarray(x, name):
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be array-like with a numeric dtype, got "
+            f"{type(x).__name__} ({exc})."
+        ) from None
+
+
+def check_int(value, name, minimum=None):
+    """Return ``value`` as an int, checking its type and lower bound."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an int, got {type(value).__name__} {value!r}."
+        )
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    return value
+
+
+def as_tuple(value, n, name, minimum=1):
+    """Expand an int or a length-``n`` sequence of ints to an ``n``-tuple.
+
+    Examples
+    --------
+    >>> as_tuple(2, 2, "stride")
+    (2, 2)
+    >>> as_tuple((1, 3), 2, "stride")
+    (1, 3)
+    """
+    if isinstance(value, (tuple, list)):
+        if len(value) != n:
+            raise ValueError(
+                f"{name} must be an int or a tuple of {n} ints (one per "
+                f"spatial axis), got {value!r}."
+            )
+        items = value
+    else:
+        items = (value,) * n
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            raise TypeError(
+                f"{name} must be an int or a tuple of {n} ints, got "
+                f"{value!r}."
+            )
+        if item < minimum:
+            raise ValueError(
+                f"{name} must be >= {minimum} on every axis, got {value!r}."
+            )
+        out.append(int(item))
+    return tuple(out)
+
+
+def check_option(value, options, name):
+    """Check that ``value`` is one of the strings in ``options``."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"{name} must be one of {sorted(options)}, got {value!r}."
+        )
+    return value
+
+
+def resolve_padding(padding, in_sizes, extents, strides, name="padding"):
+    """Resolve a padding specification to ``(before, after)`` per axis.
+
+    Parameters
+    ----------
+    padding : {'valid', 'same', 'full'} or int or tuple
+        A tuple has one entry per spatial axis; each entry is an int
+        (same padding on both ends) or a ``(before, after)`` pair.
+    in_sizes : tuple of int
+        Spatial input sizes.
+    extents : tuple of int
+        Effective (dilated) kernel sizes ``dilation * (k - 1) + 1``.
+    strides : tuple of int
+
+    Returns
+    -------
+    pads : tuple of (int, int)
+
+    Notes
+    -----
+    ``'same'`` gives ``ceil(size / stride)`` outputs per axis; the total
+    padding ``max((out - 1) * stride + extent - size, 0)`` is split with
+    the smaller half first, as in PyTorch and TensorFlow.
+    """
+    n = len(in_sizes)
+    if isinstance(padding, str):
+        check_option(padding, ("valid", "same", "full"), name)
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "full":
+            return tuple((e - 1, e - 1) for e in extents)
+        pads = []
+        for size, extent, stride in zip(in_sizes, extents, strides):
+            n_out = -(-size // stride)
+            total = max((n_out - 1) * stride + extent - size, 0)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    if isinstance(padding, (tuple, list)):
+        if len(padding) != n:
+            raise ValueError(
+                f"{name} must be 'valid', 'same', 'full', an int or a tuple of "
+                f"{n} entries (one per spatial axis), got {padding!r}."
+            )
+        entries = padding
+    else:
+        entries = (padding,) * n
+    pads = []
+    for entry in entries:
+        pair = entry if isinstance(entry, (tuple, list)) else (entry, entry)
+        if len(pair) != 2 or not all(
+            isinstance(p, numbers.Integral) and not isinstance(p, bool)
+            for p in pair
+        ):
+            raise TypeError(
+                f"{name} must be 'valid', 'same', 'full', an int or a tuple of "
+                f"ints or (before, after) pairs, got {padding!r}."
+            )
+        if min(pair) < 0:
+            raise ValueError(f"{name} must be >= 0, got {padding!r}.")
+        pads.append((int(pair[0]), int(pair[1])))
+    return tuple(pads)
