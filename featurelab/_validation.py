@@ -27,8 +27,8 @@ def check_array(x, name, ndim, layout):
     x : array_like
     name : str
         Parameter name used in messages.
-    ndim : int or tuple of int
-        Accepted numbers of dimensions.
+    ndim : int or tuple of int or range
+        Accepted numbers of dimensions (a range reads "at least start").
     layout : str
         Human description of the expected shape, used in messages.
     """
@@ -40,10 +40,12 @@ def check_array(x, name, ndim, layout):
             f"{name} must have a real numeric dtype, got dtype {x.dtype}; "
             "complex, object, string and datetime arrays are not supported."
         )
-    ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    ndims = (ndim,) if isinstance(ndim, int) else ndim
     if x.ndim not in ndims:
+        expected = (f"an at least {ndims.start}-D" if isinstance(ndims, range)
+                    else f"a {' or '.join(map(str, ndims))}-D")
         raise ValueError(
-            f"{name} must be a {' or '.join(map(str, ndims))}-D array of shape "
+            f"{name} must be {expected} array of shape "
             f"{layout}, got an array of shape {tuple(x.shape)} "
             f"({x.ndim}-D)."
         )

@@ -1,9 +1,43 @@
 """Pure array operators: convolution, pooling, nonlinearities, normalisation.
 
-Every function takes NumPy or CuPy arrays in channels-first layout and returns
-an array of the same backend.
+Every function takes NumPy or CuPy arrays in channels-first layout,
+``(n_samples, n_channels, *spatial)``, and returns an array of the same
+backend.  No state, no estimators: those live in the layers built on top.
 """
 
 from ._conv import conv1d, conv2d
+from ._nonlin import (
+    NONLINEARITIES,
+    abs,
+    get_nonlinearity,
+    identity,
+    relu,
+    sigmoid,
+    soft_threshold,
+    split_sign,
+    tanh,
+)
+from ._normalize import gaussian_window, local_contrast_normalize
+from ._pool import POOL_MODES, adaptive_pool, channel_pool, pool1d, pool2d, region_pool
 
-__all__ = ["conv1d", "conv2d"]
+__all__ = [
+    "NONLINEARITIES",
+    "POOL_MODES",
+    "abs",
+    "adaptive_pool",
+    "channel_pool",
+    "conv1d",
+    "conv2d",
+    "gaussian_window",
+    "get_nonlinearity",
+    "identity",
+    "local_contrast_normalize",
+    "pool1d",
+    "pool2d",
+    "region_pool",
+    "relu",
+    "sigmoid",
+    "soft_threshold",
+    "split_sign",
+    "tanh",
+]
