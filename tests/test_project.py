@@ -1,0 +1,35 @@
+"""The set-up promised by the README is what CI runs."""
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands():
+    readme = (ROOT / "README.md").read_text()
+    return re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+
+
+def test_readme_has_exactly_two_setup_commands():
+    commands = _readme_commands()
+    assert len(commands) == 2
+    assert "featurelab" in commands[0] and "pip install" in commands[0]
+    assert "pytest" in commands[1] and ".[test]" in commands[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert _readme_commands()[1] in ci.splitlines()
+
+
+def test_notebooks_are_committed_without_outputs():
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks, "no tutorial notebook found"
+    for path in notebooks:
+        cells = json.loads(path.read_text())["cells"]
+        for cell in cells:
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [], f"{path.name} has committed outputs"
+                assert cell["execution_count"] is None
