@@ -110,6 +110,25 @@ def as_tuple(value, n, name, minimum=1):
     return tuple(out)
 
 
+def check_bool(value, name):
+    """Check that ``value`` is a Python or NumPy bool; return a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{name} must be True or False, got {type(value).__name__} "
+            f"{value!r}."
+        )
+    return bool(value)
+
+
+def check_spatial(x, name="x"):
+    """Check that every spatial axis (2 and after) of ``x`` is non-empty."""
+    if 0 in x.shape[2:]:
+        raise ValueError(
+            f"{name} must have at least one sample on every spatial axis, got "
+            f"shape {tuple(x.shape)}."
+        )
+
+
 def check_option(value, options, name):
     """Check that ``value`` is one of the strings in ``options``."""
     if not isinstance(value, str) or value not in options:
@@ -160,7 +179,8 @@ def resolve_padding(padding, in_sizes, extents, strides, name="padding"):
         if len(padding) != n:
             raise ValueError(
                 f"{name} must be 'valid', 'same', 'full', an int or a tuple of "
-                f"{n} entries (one per spatial axis), got {padding!r}."
+                f"{n} entries (one per spatial axis; a (before, after) pair is "
+                f"one entry, e.g. ((2, 3),) in 1-D), got {padding!r}."
             )
         entries = padding
     else:

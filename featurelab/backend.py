@@ -15,6 +15,7 @@ The backend choice is the only global state of the package; it lives in a
 
 import contextlib
 import contextvars
+import fractions
 import functools
 import importlib
 import os
@@ -88,7 +89,8 @@ def get_backend():
 
     The choice is, by priority: the innermost :func:`use_backend` block, the
     ``FEATURELAB_BACKEND`` environment variable, then ``'auto'``.  ``'auto'``
-    resolves to ``'cupy'`` only when CuPy imports and a CUDA device answers.
+    resolves to ``'cupy'`` only when CuPy imports and a CUDA device answers;
+    an explicit ``'cupy'`` raises ImportError when CuPy does not import.
 
     Returns
     -------
@@ -107,7 +109,19 @@ def get_backend():
         )
     if name == "auto":
         return "cupy" if cupy_available() else "numpy"
+    if name == "cupy":
+        _require_cupy("FEATURELAB_BACKEND='cupy'")
     return name
+
+
+def _require_cupy(what):
+    cupy = _import_cupy()
+    if cupy is None:
+        raise ImportError(
+            f"{what} needs CuPy; install featurelab[gpu] (cupy-cuda12x) on a "
+            "machine with a CUDA device."
+        )
+    return cupy
 
 
 @contextlib.contextmanager
@@ -127,11 +141,8 @@ def use_backend(name):
     'numpy'
     """
     name = _check_backend_name(name, "name")
-    if name == "cupy" and _import_cupy() is None:
-        raise ImportError(
-            "use_backend('cupy') needs CuPy; install featurelab[gpu] "
-            "(cupy-cuda12x) on a machine with a CUDA device."
-        )
+    if name == "cupy":
+        _require_cupy("use_backend('cupy')")
     token = _backend_override.set(name)
     try:
         yield
@@ -227,12 +238,7 @@ def asarray(x, backend=None, dtype=None):
         backend = "cupy" if cupy_available() else "numpy"
     if backend == "numpy":
         return np.asarray(to_numpy(x), dtype=dtype)
-    cupy = _import_cupy()
-    if cupy is None:
-        raise ImportError(
-            "backend='cupy' needs CuPy; install featurelab[gpu] (cupy-cuda12x)."
-        )
-    return cupy.asarray(x, dtype=dtype)
+    return _require_cupy("backend='cupy'").asarray(x, dtype=dtype)
 
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -272,7 +278,7 @@ def parse_memory(value, name="max_memory"):
                 f"{name} must be a number of bytes or a string like '512MB' "
                 f"or '1GiB', got {value!r}."
             )
-        n_bytes = int(float(match.group(1)) * _UNITS[unit])
+        n_bytes = int(fractions.Fraction(match.group(1)) * _UNITS[unit])
     else:
         raise TypeError(
             f"{name} must be an int (bytes) or a str like '512MB', got "

@@ -53,11 +53,15 @@ def system_info():
         props = cupy.cuda.runtime.getDeviceProperties(0)
         name = props["name"]
         device = name.decode() if isinstance(name, bytes) else str(name)
+    try:
+        backend = get_backend()
+    except ImportError as exc:  # FEATURELAB_BACKEND=cupy without CuPy
+        backend = f"unavailable: {exc}"
     return {
         "featurelab": __version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "backend": get_backend(),
+        "backend": backend,
         "numpy": np.__version__,
         "cupy": cupy.__version__ if cupy is not None else "not installed",
         "blas": _blas_info(),

@@ -41,6 +41,34 @@ _BACKEND_PARAMS = [
 ]
 
 
+# --- strict fake CuPy (tests/_strict_cupy.py): the CuPy code path on CPU ---
+from tests import _strict_cupy  # noqa: E402
+
+
+def _strict_cupy_backend():
+    return Backend("strict_cupy", _strict_cupy.asarray, to_numpy)
+
+
+_BACKEND_PARAMS.append(pytest.param(_strict_cupy_backend, id="strict_cupy"))
+
+
+@pytest.fixture(autouse=True)
+def _install_strict_cupy(request):
+    """Put the fake into ``sys.modules['cupy']`` for tests run with the
+    ``strict_cupy`` param of :func:`backend` (undone after the test)."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and (
+        callspec.params.get("backend") is _strict_cupy_backend
+    ):
+        _strict_cupy.install(request.getfixturevalue("monkeypatch"))
+
+
+@pytest.fixture
+def strict_cupy(monkeypatch):
+    """The strict fake ``cupy`` module, installed for the test."""
+    return _strict_cupy.install(monkeypatch)
+
+
 @pytest.fixture(params=_BACKEND_PARAMS)
 def backend(request):
     """A :class:`Backend`: ``backend.asarray(np_array)`` puts test data on it."""

@@ -3,7 +3,8 @@
 import itertools
 import math
 
-from .._validation import as_tuple, check_array, check_int, resolve_padding
+from .._validation import (as_tuple, check_array, check_bool, check_int,
+                           check_spatial, resolve_padding)
 from ..backend import get_namespace, parse_memory
 
 __all__ = ["conv1d", "conv2d"]
@@ -21,6 +22,7 @@ def _validate_conv(x, kernels, n_spatial, stride, padding, dilation, bias,
     xp = get_namespace(x, kernels, bias)
     x_layout, k_layout = _LAYOUTS[n_spatial]
     x = check_array(x, "x", n_spatial + 2, x_layout)
+    check_spatial(x)
     kernels = check_array(kernels, "kernels", n_spatial + 2, k_layout)
     dtype = x.dtype
     kernels = kernels.astype(dtype, copy=False)
@@ -63,10 +65,9 @@ def _validate_conv(x, kernels, n_spatial, stride, padding, dilation, bias,
                 f"{tuple(bias.shape)}."
             )
         bias = bias.astype(dtype, copy=False)
-    if not isinstance(flip, bool):
-        raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}.")
+    flip = check_bool(flip, "flip")
     budget = parse_memory(max_memory)
-    return xp, x, kernels, stride, pads, dilation, bias, groups, budget
+    return xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget
 
 
 def _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget):
@@ -189,7 +190,7 @@ def conv1d(x, kernels, *, stride=1, padding="valid", dilation=1, bias=None,
     """Cross-correlate (or convolve) a batch of 1-D multichannel signals."""
     args = _validate_conv(x, kernels, 1, stride, padding, dilation, bias,
                           flip, groups, max_memory)
-    xp, x, kernels, stride, pads, dilation, bias, groups, budget = args
+    xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget = args
     return _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups,
                  budget)
 
@@ -199,7 +200,7 @@ def conv2d(x, kernels, *, stride=1, padding="valid", dilation=1, bias=None,
     """Cross-correlate (or convolve) a batch of multichannel images."""
     args = _validate_conv(x, kernels, 2, stride, padding, dilation, bias,
                           flip, groups, max_memory)
-    xp, x, kernels, stride, pads, dilation, bias, groups, budget = args
+    xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget = args
     return _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups,
                  budget)
 

@@ -3,7 +3,7 @@
 import math
 import numbers
 
-from .._validation import check_array
+from .._validation import check_array, check_bool
 from ..backend import get_namespace
 from ._conv import _conv
 
@@ -106,8 +106,7 @@ def local_contrast_normalize(x, sigma=1.0, *, truncate=4.0, divisive=True,
     sigma = _check_positive(sigma, "sigma")
     truncate = _check_positive(truncate, "truncate")
     eps = _check_positive(eps, "eps")
-    if not isinstance(divisive, bool):
-        raise TypeError(f"divisive must be a bool, got {divisive!r}.")
+    divisive = check_bool(divisive, "divisive")
     window = gaussian_window(sigma, truncate, xp=xp, dtype=x.dtype)
     if x.shape[0] == 0 or math.prod(x.shape[1:]) == 0:
         return x.copy()

@@ -3,7 +3,7 @@
 import math
 
 from .._validation import (as_tuple, check_array, check_int, check_option,
-                           resolve_padding)
+                           check_spatial, resolve_padding)
 from ..backend import get_namespace
 
 __all__ = ["adaptive_pool", "channel_pool", "pool1d", "pool2d", "region_pool"]
@@ -79,6 +79,7 @@ def _pool(xp, x, size, stride, pads, mode):
 def _validate_pool(x, n_spatial, size, stride, padding, mode):
     xp = get_namespace(x)
     x = check_array(x, "x", n_spatial + 2, _LAYOUT[n_spatial])
+    check_spatial(x)
     check_option(mode, POOL_MODES, "mode")
     size = as_tuple(size, n_spatial, "size")
     stride = size if stride is None else as_tuple(stride, n_spatial, "stride")
@@ -205,10 +206,7 @@ def _grid_pool(x, grid, mode, name, adaptive):
             f"{name} must be <= the input size on every axis, got {name}="
             f"{grid} for input of spatial shape {tuple(sizes)}."
         )
-    if adaptive and 0 in sizes:
-        raise ValueError(
-            f"x must have a non-empty spatial shape, got {tuple(sizes)}."
-        )
+    check_spatial(x)
     if adaptive:  # PyTorch's rule: floor(i * n / g) to ceil((i + 1) * n / g)
         segments = [[(i * n // g, -(-(i + 1) * n // g)) for i in range(g)]
                     for g, n in zip(grid, sizes)]
