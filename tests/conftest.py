@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from featurelab.backend import cupy_available, to_numpy
+from tests import _strict_cupy
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ def _numpy_backend():
     return Backend("numpy", np.asarray, to_numpy)
 
 
+def _strict_cupy_backend():
+    """The CuPy code path on CPU, through the strict fake in _strict_cupy."""
+    return Backend("strict_cupy", _strict_cupy.asarray, to_numpy)
+
+
 def _cupy_backend():
     import cupy
 
@@ -30,6 +36,7 @@ def _cupy_backend():
 
 _BACKEND_PARAMS = [
     pytest.param(_numpy_backend, id="numpy"),
+    pytest.param(_strict_cupy_backend, id="strict_cupy"),
     pytest.param(
         _cupy_backend,
         id="cupy",
@@ -40,16 +47,6 @@ _BACKEND_PARAMS = [
     ),
 ]
 
-
-# --- strict fake CuPy (tests/_strict_cupy.py): the CuPy code path on CPU ---
-from tests import _strict_cupy  # noqa: E402
-
-
-def _strict_cupy_backend():
-    return Backend("strict_cupy", _strict_cupy.asarray, to_numpy)
-
-
-_BACKEND_PARAMS.append(pytest.param(_strict_cupy_backend, id="strict_cupy"))
 
 
 @pytest.fixture(autouse=True)
