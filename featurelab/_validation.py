@@ -1,8 +1,8 @@
 """Input validation shared by the public functions (private module).
 
 Every check raises ``ValueError`` or ``TypeError`` with a message that names
-the parameter, the value received and what was expected (DESIGN.md, "Bad
-input").  The checks run once at the public boundary; the private kernels
+the parameter, the value received and what was expected (docs/design.md,
+"Bad input").  The checks run once at the public boundary; the private kernels
 behind them assume valid input.
 """
 

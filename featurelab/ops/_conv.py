@@ -40,8 +40,9 @@ def _validate_conv(x, kernels, n_spatial, stride, padding, dilation, bias,
         )
     if kernels.shape[1] * groups != n_channels:
         raise ValueError(
-            f"kernels have {kernels.shape[1]} input channels but x has "
-            f"{n_channels} channels and groups={groups}: expected kernels of "
+            f"kernels have shape[1] = {kernels.shape[1]} input channels per "
+            f"group but x has {n_channels} channels and groups={groups}: "
+            f"expected kernels of "
             f"shape (n_kernels, {n_channels // groups}, ...), got "
             f"{tuple(kernels.shape)}."
         )
