@@ -110,6 +110,16 @@ def as_tuple(value, n, name, minimum=1):
     return tuple(out)
 
 
+def check_positive(value, name, finite=True):
+    """Check that ``value`` is a real number > 0 (and finite); return a float."""
+    expected = f"{name} must be a {'finite ' if finite else ''}real number > 0"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{expected}, got {type(value).__name__} {value!r}.")
+    if not value > 0 or (finite and float(value) == float("inf")):
+        raise ValueError(f"{expected}, got {value!r}.")
+    return float(value)
+
+
 def check_bool(value, name):
     """Check that ``value`` is a Python or NumPy bool; return a bool."""
     if not isinstance(value, (bool, np.bool_)):

@@ -7,6 +7,8 @@ maps the names used in layer specifications to these functions.
 
 import numbers
 
+import numpy as np
+
 from .._validation import check_array
 from ..backend import get_namespace
 
@@ -119,9 +121,15 @@ def soft_threshold(x, alpha=0.25):
     array([-0.75,  0.  ,  0.25])
     """
     xp, x = _prepare(x)
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha >= 0:
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+        raise TypeError(
+            f"alpha must be a real number >= 0, got {type(alpha).__name__} "
+            f"{alpha!r}."
+        )
+    if not alpha >= 0:
         raise ValueError(f"alpha must be a real number >= 0, got {alpha!r}.")
-    return xp.sign(x) * xp.maximum(xp.abs(x) - alpha, 0)
+    # A Python float keeps float32 input float32 (a NumPy float64 would not).
+    return xp.sign(x) * xp.maximum(xp.abs(x) - float(alpha), 0)
 
 
 def split_sign(x):
