@@ -9,6 +9,13 @@ from ..backend import get_namespace, parse_memory
 
 __all__ = ["conv1d", "conv2d"]
 
+# On the CPU, columns are built and multiplied in blocks of at most this size
+# (about one core's L2 cache), so that the GEMM reads them warm: on the 2-core
+# benchmark machine this took the (64,64,16,16)*(128,64,3,3) 'same' case from
+# 18-19 ms to 13.6 ms and left the other reference shapes unchanged
+# (benchmarks/RESULTS.md).  CuPy gets the whole max_memory budget.
+_CPU_BLOCK_BYTES = 2**20
+
 _LAYOUTS = {
     1: ("(n_samples, n_channels, length)", "(n_kernels, n_channels // groups, kernel_length)"),
     2: ("(n_samples, n_channels, height, width)",
@@ -79,7 +86,8 @@ def _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget):
     channels), then one batched GEMM ``(groups, K/groups, C/groups*k) @
     (n, groups, C/groups*k, P)`` writes straight into the output, which is
     already in ``(N, K, *out_size)`` layout.  Samples are processed in chunks
-    so that the columns of one chunk stay under ``budget`` bytes.
+    so that the columns of one chunk stay under ``budget`` bytes (and, on the
+    CPU, under a cache-sized block).
     """
     n_spatial = x.ndim - 2
     if flip:
@@ -99,22 +107,28 @@ def _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget):
     out = xp.empty((n_samples, n_kernels) + out_size, dtype=x.dtype)
     pointwise = math.prod(ksize) == 1 and all(s == 1 for s in stride)
     sample_bytes = n_channels * math.prod(ksize) * n_out * x.dtype.itemsize
+    if xp.__name__ == "numpy":  # cache-sized blocks: the GEMM reads warm columns
+        budget = min(budget, _CPU_BLOCK_BYTES)
     chunk = max(1, budget // max(sample_bytes, 1))
+    if not pointwise:  # one buffer for all chunks: no page faults per chunk
+        buffer = xp.empty((min(chunk, n_samples), n_channels) + ksize + out_size,
+                          dtype=x.dtype)
+        windows = [
+            ((slice(None), slice(None)) + offset,
+             (slice(None), slice(None)) + tuple(
+                 slice(o * d, o * d + s * (m - 1) + 1, s)
+                 for o, d, s, m in zip(offset, dilation, stride, out_size)))
+            for offset in itertools.product(*(range(k) for k in ksize))
+        ]
     for start in range(0, n_samples, chunk):
         xs = x[start:start + chunk]
         n = xs.shape[0]
         if pointwise:
             cols = xs
         else:
-            cols = xp.empty((n, n_channels) + ksize + out_size, dtype=x.dtype)
-            for offset in itertools.product(*(range(k) for k in ksize)):
-                window = tuple(
-                    slice(o * d, o * d + s * (m - 1) + 1, s)
-                    for o, d, s, m in zip(offset, dilation, stride, out_size)
-                )
-                cols[(slice(None), slice(None)) + offset] = xs[
-                    (slice(None), slice(None)) + window
-                ]
+            cols = buffer[:n]
+            for col_index, x_index in windows:
+                cols[col_index] = xs[x_index]
         cols = cols.reshape(n, groups, col_len, n_out)
         target = out[start:start + n].reshape(n, groups, n_kernels // groups, n_out)
         xp.matmul(weights, cols, out=target)
@@ -159,7 +173,8 @@ _DOC_COMMON = """
         depthwise convolution.
     max_memory : int or str, default='512MB'
         Budget for the temporary unfolded columns; samples are processed in
-        chunks to respect it (at least one sample per chunk).
+        chunks to respect it (at least one sample per chunk).  On the CPU the
+        chunks are further kept to a few MB, which is faster (cache).
 
     Returns
     -------
