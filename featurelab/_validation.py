@@ -76,6 +76,16 @@ def check_int(value, name, minimum=None):
     return value
 
 
+def _per_axis(value, n, name, expected):
+    """Return ``value`` as ``n`` per-axis entries: a tuple/list of length
+    ``n`` as is, anything else repeated ``n`` times."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != n:
+            raise ValueError(f"{name} must be {expected}, got {value!r}.")
+        return tuple(value)
+    return (value,) * n
+
+
 def as_tuple(value, n, name, minimum=1):
     """Expand an int or a length-``n`` sequence of ints to an ``n``-tuple.
 
@@ -86,15 +96,8 @@ def as_tuple(value, n, name, minimum=1):
     >>> as_tuple((1, 3), 2, "stride")
     (1, 3)
     """
-    if isinstance(value, (tuple, list)):
-        if len(value) != n:
-            raise ValueError(
-                f"{name} must be an int or a tuple of {n} ints (one per "
-                f"spatial axis), got {value!r}."
-            )
-        items = value
-    else:
-        items = (value,) * n
+    items = _per_axis(value, n, name,
+                      f"an int or a tuple of {n} ints (one per spatial axis)")
     out = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
@@ -185,16 +188,11 @@ def resolve_padding(padding, in_sizes, extents, strides, name="padding"):
             total = max((n_out - 1) * stride + extent - size, 0)
             pads.append((total // 2, total - total // 2))
         return tuple(pads)
-    if isinstance(padding, (tuple, list)):
-        if len(padding) != n:
-            raise ValueError(
-                f"{name} must be 'valid', 'same', 'full', an int or a tuple of "
-                f"{n} entries (one per spatial axis; a (before, after) pair is "
-                f"one entry, e.g. ((2, 3),) in 1-D), got {padding!r}."
-            )
-        entries = padding
-    else:
-        entries = (padding,) * n
+    entries = _per_axis(
+        padding, n, name,
+        f"'valid', 'same', 'full', an int or a tuple of {n} entries (one per "
+        f"spatial axis; a (before, after) pair is one entry, e.g. ((2, 3),) in "
+        f"1-D)")
     pads = []
     for entry in entries:
         pair = entry if isinstance(entry, (tuple, list)) else (entry, entry)

@@ -25,7 +25,8 @@ _LAYOUTS = {
 
 def _validate_conv(x, kernels, n_spatial, stride, padding, dilation, bias,
                    flip, groups, max_memory):
-    """Check every argument of conv1d/conv2d; return them normalised."""
+    """Check every argument of conv1d/conv2d; return them normalised, in the
+    order of :func:`_conv`'s parameters."""
     xp = get_namespace(x, kernels, bias)
     x_layout, k_layout = _LAYOUTS[n_spatial]
     x = check_array(x, "x", n_spatial + 2, x_layout)
@@ -204,21 +205,15 @@ _DOC_COMMON = """
 def conv1d(x, kernels, *, stride=1, padding="valid", dilation=1, bias=None,
            flip=False, groups=1, max_memory="512MB"):
     """Cross-correlate (or convolve) a batch of 1-D multichannel signals."""
-    args = _validate_conv(x, kernels, 1, stride, padding, dilation, bias,
-                          flip, groups, max_memory)
-    xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget = args
-    return _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups,
-                 budget)
+    return _conv(*_validate_conv(x, kernels, 1, stride, padding, dilation,
+                                 bias, flip, groups, max_memory))
 
 
 def conv2d(x, kernels, *, stride=1, padding="valid", dilation=1, bias=None,
            flip=False, groups=1, max_memory="512MB"):
     """Cross-correlate (or convolve) a batch of multichannel images."""
-    args = _validate_conv(x, kernels, 2, stride, padding, dilation, bias,
-                          flip, groups, max_memory)
-    xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget = args
-    return _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups,
-                 budget)
+    return _conv(*_validate_conv(x, kernels, 2, stride, padding, dilation,
+                                 bias, flip, groups, max_memory))
 
 
 conv1d.__doc__ += _DOC_COMMON.format(

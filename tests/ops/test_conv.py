@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from featurelab.ops import _conv as conv_module
 from featurelab.ops import conv1d, conv2d
+from tests.ops._reference import as_tuple, reference_pads
 
 CONV = {1: conv1d, 2: conv2d}
 
@@ -67,30 +68,6 @@ def run(backend, func, x, kernels, bias=None, **kwargs):
     return backend.to_numpy(y)
 
 
-def as_tuple(value, n):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
-
-
-def spec_pads(padding, sizes, extents, strides):
-    """Padding ``(before, after)`` per axis, from the documented rules."""
-    if padding == "valid":
-        return tuple((0, 0) for _ in sizes)
-    if padding == "full":
-        return tuple((e - 1, e - 1) for e in extents)
-    if padding == "same":
-        pads = []
-        for size, extent, stride in zip(sizes, extents, strides):
-            n_out = math.ceil(size / stride)
-            total = max((n_out - 1) * stride + extent - size, 0)
-            # smaller half first: the extra pad goes at the end (PyTorch/TF)
-            pads.append((total // 2, total - total // 2))
-        return tuple(pads)
-    entries = as_tuple(padding, len(sizes))
-    return tuple(
-        tuple(e) if isinstance(e, (tuple, list)) else (e, e) for e in entries
-    )
-
-
 def brute_conv(x, w, stride=1, padding="valid", dilation=1, groups=1,
                bias=None, flip=False):
     """Reference convolution: Python loops over every output and every tap."""
@@ -104,7 +81,7 @@ def brute_conv(x, w, stride=1, padding="valid", dilation=1, groups=1,
     stride = as_tuple(stride, n_spatial)
     dilation = as_tuple(dilation, n_spatial)
     extents = tuple(d * (k - 1) + 1 for d, k in zip(dilation, ksize))
-    pads = spec_pads(padding, sizes, extents, stride)
+    pads = reference_pads(padding, sizes, extents, stride)
     out_size = tuple(
         (n + a + b - e) // s + 1
         for n, (a, b), e, s in zip(sizes, pads, extents, stride)
@@ -623,7 +600,7 @@ def test_nan_propagates_only_to_windows_containing_it(
     y = run(backend, CONV[n_spatial], x, w, stride=stride, padding=padding,
             dilation=dilation, groups=2)
     extents = tuple(d * (k - 1) + 1 for d, k in zip(dilation, ksize))
-    pads = spec_pads(padding, size, extents, stride)
+    pads = reference_pads(padding, size, extents, stride)
     mask = _window_mask(size, nan_pos, ksize, stride, pads, dilation)
     assert mask.any() and not mask.all()
     # other samples and the other group's kernels are untouched

@@ -30,6 +30,7 @@ from skimage.measure import block_reduce
 
 from featurelab.ops import (POOL_MODES, adaptive_pool, channel_pool, pool1d,
                             pool2d, region_pool)
+from tests.ops._reference import as_tuple, reference_pads
 
 MODES = ("max", "avg", "sum", "l2")
 POOL = {1: pool1d, 2: pool2d}
@@ -68,31 +69,6 @@ def run(backend, func, x, *args, **kwargs):
 def assert_close(got, expected, rtol=1e-12, atol=1e-12):
     assert got.shape == expected.shape, (got.shape, expected.shape)
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
-
-
-def as_tuple(value, n):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
-
-
-def resolve_padding(padding, spatial, size, stride):
-    """Padding spec -> (before, after) per axis, as documented."""
-    n = len(spatial)
-    if padding == "valid":
-        return ((0, 0),) * n
-    if padding == "full":
-        return tuple((k - 1, k - 1) for k in size)
-    if padding == "same":
-        pads = []
-        for length, k, s in zip(spatial, size, stride):
-            n_out = math.ceil(length / s)
-            total = max((n_out - 1) * s + k - length, 0)
-            pads.append((total // 2, total - total // 2))
-        return tuple(pads)
-    pads = []
-    for entry in as_tuple(padding, n):
-        pads.append(tuple(entry) if isinstance(entry, (tuple, list))
-                    else (entry, entry))
-    return tuple(pads)
 
 
 def brute_pool(x, size, stride, pads, mode):
@@ -158,7 +134,7 @@ def brute_channel_pool(x, group_size, mode):
 def _valid(spatial, size, stride, padding):
     size = as_tuple(size, len(spatial))
     stride = size if stride is None else as_tuple(stride, len(spatial))
-    pads = resolve_padding(padding, spatial, size, stride)
+    pads = reference_pads(padding, spatial, size, stride)
     if any(max(p) >= k for p, k in zip(pads, size)):
         return False
     return all(n + a + b >= k for n, (a, b), k in zip(spatial, pads, size))
@@ -188,7 +164,7 @@ def test_pool1d_matches_brute_force(backend, mode, size, stride, padding):
     got = run(backend, pool1d, x, size, mode=mode, padding=padding, **kwargs)
     k = as_tuple(size, 1)
     s = k if stride is None else as_tuple(stride, 1)
-    expected = brute_pool(x, k, s, resolve_padding(padding, (11,), k, s), mode)
+    expected = brute_pool(x, k, s, reference_pads(padding, (11,), k, s), mode)
     assert_close(got, expected)
 
 
@@ -199,7 +175,7 @@ def test_pool2d_matches_brute_force(backend, mode, size, stride, padding):
     got = run(backend, pool2d, x, size, mode=mode, padding=padding, **kwargs)
     k = as_tuple(size, 2)
     s = k if stride is None else as_tuple(stride, 2)
-    expected = brute_pool(x, k, s, resolve_padding(padding, (7, 6), k, s), mode)
+    expected = brute_pool(x, k, s, reference_pads(padding, (7, 6), k, s), mode)
     assert_close(got, expected)
 
 
@@ -418,14 +394,14 @@ def test_pool1d_nan_only_in_windows_containing_it(backend, mode, size, stride,
     x = _nan_input((2, 2, 9), (position,), seed=9)
     got = run(backend, pool1d, x, size, stride=stride, mode=mode,
               padding=padding)
-    before = resolve_padding(padding, (9,), (size,), (stride,))[0][0]
+    before = reference_pads(padding, (9,), (size,), (stride,))[0][0]
     starts = np.arange(got.shape[-1]) * stride - before
     contains = (starts <= position) & (position < starts + size)
     expected = np.zeros(got.shape, dtype=bool)
     expected[0, 1] = contains
     np.testing.assert_array_equal(np.isnan(got), expected)
     reference = brute_pool(x, (size,), (stride,),
-                           resolve_padding(padding, (9,), (size,), (stride,)),
+                           reference_pads(padding, (9,), (size,), (stride,)),
                            mode)
     np.testing.assert_allclose(got, reference, rtol=1e-12, equal_nan=True)
 

@@ -1,0 +1,33 @@
+"""Reference rules shared by the op tests, written from the docstrings alone
+(independent of featurelab's own validation code)."""
+
+import math
+
+
+def as_tuple(value, n):
+    """An int (or anything not a tuple/list) repeated ``n`` times."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+def reference_pads(padding, sizes, extents, strides):
+    """Padding ``(before, after)`` per axis, from the documented rules.
+
+    ``extents`` are the (dilated) window sizes.  'same' gives
+    ``ceil(size / stride)`` outputs with the smaller half of the padding
+    first (the extra pad at the end, as in PyTorch/TensorFlow).
+    """
+    if padding == "valid":
+        return tuple((0, 0) for _ in sizes)
+    if padding == "full":
+        return tuple((e - 1, e - 1) for e in extents)
+    if padding == "same":
+        pads = []
+        for size, extent, stride in zip(sizes, extents, strides):
+            n_out = math.ceil(size / stride)
+            total = max((n_out - 1) * stride + extent - size, 0)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    return tuple(
+        tuple(e) if isinstance(e, (tuple, list)) else (e, e)
+        for e in as_tuple(padding, len(sizes))
+    )
