@@ -68,8 +68,8 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from bench_ops import (_busy_seconds, _own_seconds, cpu_model,  # noqa: E402
-                       markdown_table)
+from bench_ops import (cpu_model, markdown_table, noise_line,  # noqa: E402
+                       start_clock)
 from featurelab.kernels._kmeans import kmeans  # noqa: E402
 
 IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field",
@@ -331,8 +331,7 @@ def main(argv=None):
         parser.error("--runs must be >= 1 and --iterations >= 2")
     warnings.filterwarnings("ignore", message="Number of distinct clusters")
 
-    start = time.perf_counter()
-    busy0, own0 = _busy_seconds(), _own_seconds()
+    clock = start_clock()
     info = machine_info()
     t_data, X = timed(whitened_patches)
     X64 = X.astype(np.float64)
@@ -435,16 +434,7 @@ def main(argv=None):
     spread = (statistics.pstdev(sk_inertias) / statistics.mean(sk_inertias)
               if runs > 1 else float("nan"))
 
-    elapsed = time.perf_counter() - start
-    busy1, own1 = _busy_seconds(), _own_seconds()
-    if busy0 is not None and busy1 is not None:
-        other = max(0.0, (busy1 - busy0) - (own1 - own0))
-        noise = (f"- CPU time used by other processes during the run: "
-                 f"{other:.1f} s over {elapsed:.0f} s wall"
-                 + (" (NOISY: rerun on an idle machine)"
-                    if other > 0.05 * elapsed else " (machine was idle)"))
-    else:
-        noise = "- CPU time used by other processes: unknown (no /proc/stat)"
+    elapsed, noise = noise_line(clock)
 
     header = ("method", "init", "iterations", f"best s (of {runs})",
               "median s", "best s / iter", "marginal s / iter", "own inertia",

@@ -93,6 +93,25 @@ def _own_seconds():
     return t.user + t.system
 
 
+def start_clock():
+    """Wall time and CPU counters at the start of a run, for noise_line."""
+    return time.perf_counter(), _busy_seconds(), _own_seconds()
+
+
+def noise_line(clock):
+    """(elapsed seconds, a line saying how much CPU other processes used)."""
+    start, busy0, own0 = clock
+    elapsed = time.perf_counter() - start
+    busy1, own1 = _busy_seconds(), _own_seconds()
+    if busy0 is None or busy1 is None:
+        return elapsed, "- CPU time used by other processes: unknown (no /proc/stat)"
+    other = max(0.0, (busy1 - busy0) - (own1 - own0))
+    verdict = (" (NOISY: rerun on an idle machine)" if other > 0.05 * elapsed
+               else " (machine was idle)")
+    return elapsed, (f"- CPU time used by other processes during the run: "
+                     f"{other:.1f} s over {elapsed:.0f} s wall{verdict}")
+
+
 def machine_info(torch):
     """Lines describing the machine and the numerical libraries."""
     lines = [
@@ -302,8 +321,7 @@ def main(argv=None):
               "pip install 'featurelab[bench]'.", file=sys.stderr)
         return 1
 
-    start = time.perf_counter()
-    busy0, own0 = _busy_seconds(), _own_seconds()
+    clock = start_clock()
     info = machine_info(torch)
     peak_np, peak_torch = gemm_peak(torch, max(repeat, 5))
     gemm = (f"- float32 GEMM {GEMM_SIZE}x{GEMM_SIZE} (best of {max(repeat, 5)}): "
@@ -311,16 +329,7 @@ def main(argv=None):
     cases, pool_input = build_cases(torch)
     table, failures = run_cases(torch, cases, repeat, peak_np)
     design = pool_design_table(pool_input, repeat)
-    elapsed = time.perf_counter() - start
-    busy1, own1 = _busy_seconds(), _own_seconds()
-    if busy0 is not None and busy1 is not None:
-        other = max(0.0, (busy1 - busy0) - (own1 - own0))
-        noise = (f"- CPU time used by other processes during the run: "
-                 f"{other:.1f} s over {elapsed:.0f} s wall"
-                 + (" (NOISY: rerun on an idle machine)"
-                    if other > 0.05 * elapsed else " (machine was idle)"))
-    else:
-        noise = "- CPU time used by other processes: unknown (no /proc/stat)"
+    elapsed, noise = noise_line(clock)
 
     stamp = datetime.datetime.now().isoformat(timespec="seconds")
     report = "\n".join(
