@@ -4,8 +4,9 @@ Every op in featurelab is written once against a namespace ``xp`` obtained
 from :func:`get_namespace`, so the same code runs on NumPy arrays (CPU) and on
 CuPy arrays (GPU).  Ops follow their input: NumPy in, NumPy out; CuPy in, CuPy
 out.  The *backend setting* (``FEATURELAB_BACKEND`` or :func:`use_backend`)
-only decides where new data is placed by :func:`asarray` and by the
-estimators built on top of the ops.
+only decides where new data is placed by :func:`asarray`; the estimators
+so far (``featurelab.kernels``, ``featurelab.patches``) also follow their
+input's backend (see docs/design.md).
 
 CuPy is never imported when featurelab is imported; it is imported on first
 use, and a missing CuPy is not an error unless the CuPy backend is asked for.

@@ -55,7 +55,7 @@ def system_info():
         device = name.decode() if isinstance(name, bytes) else str(name)
     try:
         backend = get_backend()
-    except ImportError as exc:  # FEATURELAB_BACKEND=cupy without CuPy
+    except (ImportError, ValueError) as exc:  # cupy without CuPy, or a bad name
         backend = f"unavailable: {exc}"
     return {
         "featurelab": __version__,

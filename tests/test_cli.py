@@ -55,3 +55,9 @@ def test_python_dash_m_runs_info():
         capture_output=True, text=True, timeout=60, check=True,
     )
     assert "featurelab: " + featurelab.__version__ in result.stdout
+
+
+def test_info_reports_an_invalid_backend_instead_of_crashing(monkeypatch, capsys):
+    monkeypatch.setenv("FEATURELAB_BACKEND", "gpu")
+    assert main(["info"]) == 0
+    assert "backend: unavailable: FEATURELAB_BACKEND must be one of" in capsys.readouterr().out

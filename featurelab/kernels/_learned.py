@@ -1,15 +1,16 @@
 """Kernels learned without labels from patches: k-means (Coates) and PCA."""
 
 import math
+import numbers
 
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._estimator import to_batch
-from .._validation import as_tuple, check_bool, check_int, check_option
+from .._validation import as_tuple, check_bool, check_int, check_option, check_positive
 from ..backend import get_namespace, is_cupy_array, parse_memory
-from ..ops import conv1d, conv2d, region_pool
+from ..ops import POOL_MODES, conv1d, conv2d, region_pool
 from ..patches import ZCAWhitener, normalize_patches, sample_patches
 from ._kmeans import kmeans
 
@@ -29,7 +30,7 @@ def _check_regions(regions, n_spatial):
     return as_tuple(regions, n_spatial, "regions")
 
 
-class _PatchKernels(TransformerMixin, BaseEstimator):
+class _PatchKernels(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery: patch sampling in ``fit``, chunked conv features in
     ``transform`` (subclasses define ``_learn`` and ``_encode``)."""
 
@@ -65,24 +66,44 @@ class _PatchKernels(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         batch = to_batch(self, X, reset=False, fitted_on=self.kernels_)
         xp = get_namespace(batch)
-        n_spatial = batch.ndim - 2
-        stride = as_tuple(self.stride, n_spatial, "stride")
-        regions = _check_regions(self.regions, n_spatial)
+        stride, regions = self._check_output_params(batch.ndim - 2)
         kernels = self.kernels_.astype(batch.dtype)
-        n_out = math.prod((n - k) // s + 1 for n, k, s in
-                          zip(batch.shape[2:], self.patch_size_, stride))
+        n_positions = self._n_positions(batch.shape[2:], stride)
         # per sample: responses, distances and whitened-patch maps (at most
-        # 2 K + D + 4 maps of n_out positions) live at once
+        # 2 K + D + 4 maps of the valid positions) live at once
         n_maps = 2 * kernels.shape[0] + math.prod(kernels.shape[1:]) + 4
-        sample_bytes = n_maps * n_out * batch.dtype.itemsize
-        chunk = max(1, parse_memory(self.max_memory) // sample_bytes)
-        parts = []
+        valid = math.prod((n - k) // s + 1 for n, k, s in
+                          zip(batch.shape[2:], self.patch_size_, stride))
+        chunk = max(1, parse_memory(self.max_memory)
+                    // (n_maps * valid * batch.dtype.itemsize))
+        out = xp.empty((batch.shape[0], kernels.shape[0] * n_positions),
+                       dtype=batch.dtype)
         for start in range(0, batch.shape[0], chunk):
             maps = self._encode(xp, batch[start:start + chunk], kernels, stride)
             if regions is not None:
                 maps = region_pool(maps, regions, mode=self.pool_mode)
-            parts.append(maps.reshape(maps.shape[0], -1))
-        return xp.concatenate(parts, axis=0)
+            out[start:start + maps.shape[0]] = maps.reshape(maps.shape[0], -1)
+        return out
+
+    def _check_output_params(self, n_spatial):
+        """Validate the parameters that only shape ``transform``'s output."""
+        stride = as_tuple(self.stride, n_spatial, "stride")
+        regions = _check_regions(self.regions, n_spatial)
+        check_option(self.pool_mode, POOL_MODES, "pool_mode")
+        return stride, regions
+
+    def _n_positions(self, spatial, stride):
+        regions = _check_regions(self.regions, len(spatial))
+        if regions is not None:
+            return math.prod(regions)
+        return math.prod((n - k) // s + 1 for n, k, s in
+                         zip(spatial, self.patch_size_, stride))
+
+    @property
+    def _n_features_out(self):
+        """Output width, for ``get_feature_names_out``."""
+        stride = as_tuple(self.stride, len(self.input_shape_) - 1, "stride")
+        return self.kernels_.shape[0] * self._n_positions(self.input_shape_[1:], stride)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -101,6 +122,15 @@ def _patch_stats(xp, conv, x, size, stride, epsilon):
     mean = sums / dim
     var = xp.maximum(squares - sums * mean, 0) / (dim - 1)
     return mean, 1 / xp.sqrt(var + epsilon), squares
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a real number >= 0, got "
+                        f"{type(alpha).__name__} {alpha!r}.")
+    if not alpha >= 0:
+        raise ValueError(f"alpha must be a real number >= 0, got {alpha!r}.")
+    return float(alpha)
 
 
 class KMeansKernels(_PatchKernels):
@@ -243,8 +273,13 @@ class KMeansKernels(_PatchKernels):
         check_option(self.encoding, ENCODINGS, "encoding")
         check_option(self.solver, SOLVERS, "solver")
         spherical = check_bool(self.spherical, "spherical")
+        _check_alpha(self.alpha)
+        self.normalize_patches_ = check_bool(self.normalize_patches, "normalize_patches")
+        self.norm_epsilon_ = check_positive(self.norm_epsilon, "norm_epsilon")
+        whiten_epsilon = check_positive(self.whiten_epsilon, "whiten_epsilon")
         rng = check_random_state(self.random_state)
         batch = to_batch(self, X, reset=True)
+        self._check_output_params(batch.ndim - 2)
         xp = get_namespace(batch)
         patches = self._sample(batch, rng)
         if n_kernels > patches.shape[0]:
@@ -252,15 +287,15 @@ class KMeansKernels(_PatchKernels):
                 f"n_kernels must be <= n_patches, got n_kernels={n_kernels} and "
                 f"n_patches={patches.shape[0]}."
             )
-        if check_bool(self.normalize_patches, "normalize_patches"):
+        if self.normalize_patches_:
             if patches.shape[1] < 2:
                 raise ValueError(
                     "normalize_patches=True needs patches of at least 2 values, "
                     f"got size={self.patch_size_} with {batch.shape[1]} channel(s)."
                 )
-            patches = normalize_patches(patches, epsilon=self.norm_epsilon)
+            patches = normalize_patches(patches, epsilon=self.norm_epsilon_)
         if check_bool(self.whiten, "whiten"):
-            self.whitener_ = ZCAWhitener(epsilon=self.whiten_epsilon).fit(patches)
+            self.whitener_ = ZCAWhitener(epsilon=whiten_epsilon).fit(patches)
             patches = self.whitener_.transform(patches)
             mean, whitening = self.whitener_.mean_, self.whitener_.whitening_
         else:
@@ -303,9 +338,13 @@ class KMeansKernels(_PatchKernels):
         conv = _CONV[x.ndim - 2]
         dim = math.prod(kernels.shape[1:])
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        if self.normalize_patches:
+        if self.normalize_patches_:
+            # Normalised patches ignore an offset of the input, so remove each
+            # sample's mean first: the patch sums and squares below then
+            # cancel far less in float32 (0-255 data lost ~3 digits without).
+            x = x - x.mean(axis=tuple(range(1, x.ndim)), keepdims=True)
             mean, inv_std, squares = _patch_stats(xp, conv, x, self.patch_size_,
-                                                  stride, self.norm_epsilon)
+                                                  stride, self.norm_epsilon_)
         else:
             mean, inv_std, squares = 0, 1, None
 
@@ -318,7 +357,7 @@ class KMeansKernels(_PatchKernels):
 
         dots = whitened_dots(kernels, self.offsets_.astype(x.dtype))
         if self.encoding == "soft_threshold":
-            return xp.maximum(dots - float(self.alpha), 0)
+            return xp.maximum(dots - _check_alpha(self.alpha), 0)
         centers = self.cluster_centers_.astype(x.dtype)
         c_norms = (centers * centers).sum(axis=1).reshape(shape)
         if self.encoding == "hard":
@@ -331,7 +370,7 @@ class KMeansKernels(_PatchKernels):
             bank = whitening.reshape((dim,) + tuple(kernels.shape[1:]))
             w = whitened_dots(bank, -(whitening @ self.whitener_.mean_.astype(x.dtype)))
             w_sq = (w * w).sum(axis=1, keepdims=True)
-        elif self.normalize_patches:  # ||p - mean||^2 / (var + epsilon)
+        elif self.normalize_patches_:  # ||p - mean||^2 / (var + epsilon)
             w_sq = xp.maximum(squares - dim * mean * mean, 0) * inv_std * inv_std
         else:
             ones = xp.ones((1,) + tuple(kernels.shape[1:]), dtype=x.dtype)
@@ -422,20 +461,29 @@ class PCAKernels(_PatchKernels):
         rng = check_random_state(self.random_state)
         batch = to_batch(self, X, reset=True)
         xp = get_namespace(batch)
+        remove_mean = check_bool(self.remove_mean, "remove_mean")
+        self._check_output_params(batch.ndim - 2)
         patches = self._sample(batch, rng)
-        dim = patches.shape[1]
+        # without their means, patches span at most dim - 1 directions: the
+        # last eigenvector would be the constant (DC) vector
+        dim = patches.shape[1] - remove_mean
         if n_kernels > dim:
             raise ValueError(
-                f"n_kernels must be <= C * prod(size) = {dim}, got {n_kernels}."
+                f"n_kernels must be <= C * prod(size){' - 1' * remove_mean} = "
+                f"{dim}, got {n_kernels}."
             )
-        if check_bool(self.remove_mean, "remove_mean"):
+        if remove_mean:
             patches = patches - patches.mean(axis=1, keepdims=True)
         moment = (patches.T @ patches).astype(xp.float64) / patches.shape[0]
         eigenvalues, vectors = xp.linalg.eigh(moment)
         order = xp.argsort(eigenvalues)[::-1][:n_kernels]
         components = vectors[:, order].T
-        peak = xp.argmax(xp.abs(components), axis=1)
-        signs = xp.sign(components[xp.arange(n_kernels), peak])
+        # sign: the first entry within 1e-4 of the largest magnitude is
+        # positive (robust to ties, e.g. antisymmetric kernels)
+        magnitude = xp.abs(components)
+        near_peak = magnitude >= (1 - 1e-4) * magnitude.max(axis=1, keepdims=True)
+        first = xp.argmax(near_peak, axis=1)
+        signs = xp.sign(components[xp.arange(n_kernels), first])
         components = components * signs[:, None]
         self.kernels_ = components.astype(batch.dtype).reshape(
             (n_kernels, batch.shape[1]) + self.patch_size_)

@@ -1,10 +1,8 @@
 """Local contrast normalisation (Jarrett et al. 2009)."""
 
-import math
-
 import numpy as np
 
-from .._validation import check_array, check_bool, check_positive
+from .._validation import check_array, check_bool, check_positive, check_spatial
 from ..backend import get_namespace
 from ._conv import _conv
 
@@ -102,6 +100,8 @@ def local_contrast_normalize(x, sigma=1.0, *, truncate=4.0, divisive=True,
     Returns
     -------
     y : array of the same shape and dtype as ``x``
+        A NaN in a sample makes that whole sample NaN (the per-sample
+        centring, see the code, touches every position).
 
     References
     ----------
@@ -126,7 +126,8 @@ def local_contrast_normalize(x, sigma=1.0, *, truncate=4.0, divisive=True,
     truncate = check_positive(truncate, "truncate")
     eps = check_positive(eps, "eps")
     divisive = check_bool(divisive, "divisive")
-    if x.shape[0] == 0 or math.prod(x.shape[1:]) == 0:
+    check_spatial(x)
+    if x.shape[0] == 0 or x.shape[1] == 0:
         return x.copy()
     window = gaussian_window(sigma, truncate, xp=xp, dtype=x.dtype,
                              max_radius=max(x.shape[2:]) - 1)

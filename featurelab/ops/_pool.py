@@ -239,21 +239,22 @@ def _grid_pool(x, grid, mode, name, adaptive):
     return xp.sqrt(y) if mode == "l2" else y
 
 
-def region_pool(x, regions=(2, 2), mode="sum"):
+def region_pool(x, regions=2, mode="sum"):
     """Pool each feature map into a fixed grid of regions.
 
     The spatial axes are partitioned into ``regions`` nearly equal,
     non-overlapping, contiguous blocks (block ``i`` of an axis of size ``n``
     split into ``g`` spans ``floor(i n / g)`` to ``floor((i + 1) n / g)``),
-    and each block is reduced.  ``regions=(2, 2)`` with ``mode='sum'`` is the
-    quadrant pooling of Coates, Lee & Ng (2011).
+    and each block is reduced.  The default, 2 regions per axis with
+    ``mode='sum'``, is the quadrant pooling of Coates, Lee & Ng (2011).
 
     Parameters
     ----------
     x : array of shape (n_samples, n_channels, length) or (n_samples, n_channels, height, width)
-    regions : int or tuple of int, default=(2, 2)
-        Number of regions per spatial axis; at most the axis size.  Pass an
-        int (or a 1-tuple) for 1-D signals.
+    regions : int or tuple of int, default=2
+        Number of regions per spatial axis (an int: the same on every axis,
+        so the default gives quadrants of images and halves of signals); at
+        most the axis size.
     mode : {'max', 'avg', 'sum', 'l2'}, default='sum'
 
     Returns

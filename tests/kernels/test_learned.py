@@ -198,6 +198,48 @@ def test_pca_kernels_are_leading_eigenvectors_of_the_patches():
     np.testing.assert_allclose(np.abs(flat @ vt[:5].T), np.eye(5), atol=1e-6)
 
 
+def test_kmeans_float32_is_accurate_on_offset_data():
+    """Patch normalisation ignores an input offset; float32 must not lose it
+    to cancellation (the op centres each sample first)."""
+    X = images((10, 1, 8, 8), scale=40.0) + 1000.0
+    km = KMeansKernels(4, 3, n_patches=500, norm_epsilon=1.0, random_state=0)
+    km.fit(X)
+    exact = brute_features(km, X).reshape(len(X), -1)
+    km32 = KMeansKernels(4, 3, n_patches=500, norm_epsilon=1.0, random_state=0)
+    got = km32.fit(X.astype(np.float32)).transform(X.astype(np.float32))
+    scale = np.abs(exact).max()
+    assert np.abs(got - exact).max() < 2e-5 * scale  # 2e-4 without the centring
+
+
+def test_preprocessing_is_fixed_at_fit():
+    X = images()
+    km = KMeansKernels(4, 3, n_patches=300, random_state=0).fit(X)
+    before = km.transform(X)
+    km.set_params(normalize_patches=False, norm_epsilon=1e-3)
+    np.testing.assert_array_equal(km.transform(X), before)
+
+
+def test_feature_names_out():
+    km = KMeansKernels(3, 3, n_patches=100, regions=(2, 2), random_state=0)
+    F = km.fit_transform(images())
+    names = km.get_feature_names_out()
+    assert len(names) == F.shape[1] == 12
+    assert names[0] == "kmeanskernels0"
+    pca = PCAKernels(2, 3, n_patches=100, stride=2, random_state=0).fit(images())
+    assert len(pca.get_feature_names_out()) == pca.transform(images()).shape[1]
+
+
+def test_pca_sign_is_deterministic_for_antisymmetric_kernels():
+    # 2-tap kernels without their mean are +-(1, -1)/sqrt(2): the first tap
+    # must be the positive one whatever the data and dtype
+    for seed in range(6):
+        X = images((6, 1, 5, 5), seed=seed)
+        for dtype in (np.float64, np.float32):
+            k = PCAKernels(1, (1, 2), n_patches=500, random_state=0).fit(
+                X.astype(dtype)).kernels_.ravel()
+            assert k[0] > 0 > k[1]
+
+
 def test_pca_transform_is_the_convolution():
     from featurelab.ops import conv2d
 
@@ -222,8 +264,22 @@ def test_pca_transform_is_the_convolution():
     (lambda: KMeansKernels(2, 3, n_patches=0), ValueError, r"^n_patches must be >= 1, got 0"),
     (lambda: KMeansKernels(2, 3, input_shape=(2, 8, 9)), ValueError,
      r"^input_shape=\(2, 8, 9\) disagrees with the shape of X, \(4, 2, 9, 8\)"),
-    (lambda: PCAKernels(20, 3), ValueError,
-     r"^n_kernels must be <= C \* prod\(size\) = 18, got 20"),
+    (lambda: PCAKernels(18, 3), ValueError,
+     r"^n_kernels must be <= C \* prod\(size\) - 1 = 17, got 18"),
+    (lambda: PCAKernels(19, 3, remove_mean=False), ValueError,
+     r"^n_kernels must be <= C \* prod\(size\) = 18, got 19"),
+    (lambda: KMeansKernels(2, 3, pool_mode="bogus"), ValueError,
+     r"^pool_mode must be one of .*got 'bogus'"),
+    (lambda: KMeansKernels(2, 3, norm_epsilon=-1), ValueError,
+     r"^norm_epsilon must be a finite real number > 0, got -1"),
+    (lambda: KMeansKernels(2, 3, whiten_epsilon=0), ValueError,
+     r"^whiten_epsilon must be a finite real number > 0, got 0"),
+    (lambda: KMeansKernels(2, 3, alpha="a"), TypeError,
+     r"^alpha must be a real number >= 0, got str 'a'"),
+    (lambda: KMeansKernels(2, 3, alpha=-0.5), ValueError,
+     r"^alpha must be a real number >= 0, got -0.5"),
+    (lambda: KMeansKernels(2, 3, stride=0), ValueError, r"^stride must be >= 1"),
+    (lambda: PCAKernels(2, 3, regions=(2, 2, 2)), ValueError, r"^regions must be an int"),
     (lambda: PCAKernels(2, (3, 3, 3)), ValueError, r"^size must be an int or a tuple of 2"),
 ])
 def test_bad_parameters(make, exc, match):
@@ -256,7 +312,7 @@ def test_transform_rejects_samples_of_another_shape():
     KMeansKernels(2, 1, n_patches=50, normalize_patches=False, max_iter=5, random_state=0),
     KMeansKernels(2, 1, n_patches=50, normalize_patches=False, whiten=False,
                   encoding="hard", random_state=0),
-    PCAKernels(1, 1, n_patches=50, random_state=0),
+    PCAKernels(1, 1, n_patches=50, remove_mean=False, random_state=0),
 ])
 def test_sklearn_contract(estimator, check):
     check(estimator)

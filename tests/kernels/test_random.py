@@ -408,3 +408,10 @@ BAD_PATCH = [
 def test_patch_kernels_bad_input(backend, args, kwargs, x, exc, match):
     with pytest.raises(exc, match=match):
         patch_kernels(backend.asarray(x), *args, **kwargs)
+
+
+def test_orthogonal_kernels_of_a_large_input_space():
+    # 16 kernels of 64 x 7 x 7 (D = 3136): a reduced QR, not a D x D one
+    w = random_kernels(16, 64, 7, distribution="orthogonal", random_state=0,
+                       dtype=np.float64).reshape(16, -1)
+    np.testing.assert_allclose(w @ w.T, np.eye(16), atol=1e-12)

@@ -377,3 +377,9 @@ def test_complex_rejected(backend):
     with pytest.raises(TypeError,
                        match=r"x must have a real numeric dtype, got dtype complex128"):
         local_contrast_normalize(x)
+
+
+def test_empty_spatial_axis_is_rejected(backend):
+    with pytest.raises(ValueError, match=r"^x must have at least one sample on every "
+                                         r"spatial axis, got shape \(2, 1, 0, 4\)"):
+        local_contrast_normalize(backend.asarray(np.zeros((2, 1, 0, 4))))

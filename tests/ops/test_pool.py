@@ -806,3 +806,12 @@ def test_object_dtype_rejected(func, args):
     with pytest.raises(TypeError,
                        match=r"x must have a real numeric dtype, got dtype object"):
         func(x, *args)
+
+
+def test_region_pool_default_is_halves_and_quadrants(backend):
+    x = np.arange(2 * 3 * 6, dtype=float).reshape(2, 3, 6)
+    got = backend.to_numpy(region_pool(backend.asarray(x)))
+    np.testing.assert_array_equal(got, np.stack([x[..., :3].sum(-1), x[..., 3:].sum(-1)], -1))
+    img = np.arange(2 * 1 * 4 * 4, dtype=float).reshape(2, 1, 4, 4)
+    got = backend.to_numpy(region_pool(backend.asarray(img)))
+    np.testing.assert_array_equal(got, img.reshape(2, 1, 2, 2, 2, 2).sum(axis=(3, 5)))
