@@ -33,3 +33,13 @@ def test_notebooks_are_committed_without_outputs():
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [], f"{path.name} has committed outputs"
                 assert cell["execution_count"] is None
+
+
+def test_readme_python_example_runs():
+    readme = (ROOT / "README.md").read_text()
+    (example,) = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    assert namespace["maps"].shape == (10, 64, 32, 32)
+    assert namespace["pooled"].shape == (10, 64, 16, 16)
+    assert namespace["features"].shape == (10, 256)
