@@ -55,7 +55,6 @@ OpenBLAS kernel settings with
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import sys
 import time
@@ -68,8 +67,8 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from bench_ops import (cpu_model, markdown_table, noise_line,  # noqa: E402
-                       start_clock)
+from bench_ops import (cpu_lines, environment_lines, markdown_table,  # noqa: E402
+                       noise_line, start_clock)
 from featurelab.kernels._kmeans import kmeans  # noqa: E402
 
 IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field",
@@ -120,13 +119,7 @@ def machine_info():
     import scipy
     import sklearn
 
-    lines = [
-        f"- CPU: {cpu_model()} ({platform.machine()}), "
-        f"os.cpu_count() = {os.cpu_count()}, usable cores = "
-        f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}",
-        f"- Python {platform.python_version()}, numpy {np.__version__}, "
-        f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}",
-    ]
+    lines = cpu_lines(f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
     try:
         from threadpoolctl import threadpool_info
         for info in threadpool_info():
@@ -139,14 +132,7 @@ def machine_info():
                 + f", threads = {info.get('num_threads')}")
     except ImportError:
         lines.append("- BLAS: threadpoolctl not installed")
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                "OMP_NUM_THREADS"):
-        lines.append(f"- {var} = {os.environ[var]!r}" if var in os.environ
-                     else f"- {var}: not set")
-    if hasattr(os, "getloadavg"):
-        load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-        lines.append(f"- load average at start (1, 5, 15 min): {load}")
-    return lines
+    return lines + environment_lines()
 
 
 def timed(fn):

@@ -112,15 +112,33 @@ def noise_line(clock):
                      f"{other:.1f} s over {elapsed:.0f} s wall{verdict}")
 
 
+def cpu_lines(libraries):
+    """CPU and core count, then Python and numpy versions plus ``libraries``."""
+    affinity = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                else "?")
+    return [
+        f"- CPU: {cpu_model()} ({platform.machine()}), "
+        f"os.cpu_count() = {os.cpu_count()}, usable cores = {affinity}",
+        f"- Python {platform.python_version()}, numpy {np.__version__}, {libraries}",
+    ]
+
+
+def environment_lines():
+    """The thread/kernel environment variables and the load average."""
+    lines = []
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                "OMP_NUM_THREADS"):
+        lines.append(f"- {var} = {os.environ[var]!r}" if var in os.environ
+                     else f"- {var}: not set")
+    if hasattr(os, "getloadavg"):
+        load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+        lines.append(f"- load average at start (1, 5, 15 min): {load}")
+    return lines
+
+
 def machine_info(torch):
     """Lines describing the machine and the numerical libraries."""
-    lines = [
-        f"- CPU: {cpu_model()} ({platform.machine()}), "
-        f"os.cpu_count() = {os.cpu_count()}, usable cores = "
-        f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}",
-        f"- Python {platform.python_version()}, numpy {np.__version__}, "
-        f"torch {torch.__version__}",
-    ]
+    lines = cpu_lines(f"torch {torch.__version__}")
     try:
         from threadpoolctl import threadpool_info
         blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
@@ -141,14 +159,7 @@ def machine_info(torch):
         f"mkldnn = {torch.backends.mkldnn.is_available()}, "
         f"mkl = {torch.backends.mkl.is_available()}"
     )
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                "OMP_NUM_THREADS"):
-        lines.append(f"- {var} = {os.environ[var]!r}" if var in os.environ
-                     else f"- {var}: not set")
-    if hasattr(os, "getloadavg"):
-        load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-        lines.append(f"- load average at start (1, 5, 15 min): {load}")
-    return lines
+    return lines + environment_lines()
 
 
 def gemm_peak(torch, repeat):

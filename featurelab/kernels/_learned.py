@@ -72,8 +72,7 @@ class _PatchKernels(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         # per sample: responses, distances and whitened-patch maps (at most
         # 2 K + D + 4 maps of the valid positions) live at once
         n_maps = 2 * kernels.shape[0] + math.prod(kernels.shape[1:]) + 4
-        valid = math.prod((n - k) // s + 1 for n, k, s in
-                          zip(batch.shape[2:], self.patch_size_, stride))
+        valid = self._n_valid(batch.shape[2:], stride)
         chunk = max(1, parse_memory(self.max_memory)
                     // (n_maps * valid * batch.dtype.itemsize))
         out = xp.empty((batch.shape[0], kernels.shape[0] * n_positions),
@@ -96,6 +95,10 @@ class _PatchKernels(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         regions = _check_regions(self.regions, len(spatial))
         if regions is not None:
             return math.prod(regions)
+        return self._n_valid(spatial, stride)
+
+    def _n_valid(self, spatial, stride):
+        """Number of (strided) valid kernel positions in ``spatial``."""
         return math.prod((n - k) // s + 1 for n, k, s in
                          zip(spatial, self.patch_size_, stride))
 
