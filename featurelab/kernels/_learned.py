@@ -3,7 +3,11 @@
 import math
 import numbers
 
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -114,17 +118,75 @@ class _PatchKernels(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return tags
 
 
-def _patch_stats(xp, conv, x, size, stride, epsilon):
+def _patch_stats(xp, conv, x, size, epsilon, **conv_kw):
     """Per patch position: the mean, ``1 / sqrt(var + epsilon)`` (unbiased
     variance, as :func:`featurelab.patches.normalize_patches`) and the sum of
-    squares, each as an ``(n, 1, *positions)`` map."""
+    squares, each as an ``(n, 1, *positions)`` map.  ``conv_kw`` (stride,
+    padding, dilation) place the patches as the layer's convolution does."""
     ones = xp.ones((1, x.shape[1]) + tuple(size), dtype=x.dtype)
     dim = ones.size
-    sums = conv(x, ones, stride=stride)
-    squares = conv(x * x, ones, stride=stride)
+    sums = conv(x, ones, **conv_kw)
+    squares = conv(x * x, ones, **conv_kw)
     mean = sums / dim
     var = xp.maximum(squares - sums * mean, 0) / (dim - 1)
     return mean, 1 / xp.sqrt(var + epsilon), squares
+
+
+def cluster_patches(patches, n_clusters, *, spherical=False, solver="auto",
+                    max_iter=10, tol=1e-4, random_state=None, max_memory="512MB"):
+    """k-means centres of ``patches`` (rows) with the solver rule of
+    :class:`KMeansKernels`; returns ``(centers, inertia, n_iter)``."""
+    on_device = is_cupy_array(patches)
+    check_option(solver, SOLVERS, "solver")
+    if solver == "auto":
+        use_sklearn = n_clusters < _SKLEARN_BELOW and not (spherical or on_device)
+    else:
+        use_sklearn = solver == "sklearn"
+    if use_sklearn and (spherical or on_device):
+        raise ValueError(
+            "solver='sklearn' runs on NumPy data and without spherical=True; "
+            f"got spherical={spherical} on "
+            f"{'CuPy' if on_device else 'NumPy'} data."
+        )
+    if use_sklearn:
+        from sklearn.cluster import KMeans
+
+        model = KMeans(n_clusters, n_init=1, max_iter=max_iter, tol=tol,
+                       random_state=random_state).fit(patches)
+        return (model.cluster_centers_.astype(patches.dtype),
+                float(model.inertia_), int(model.n_iter_))
+    centers, _, inertia, n_iter = kmeans(
+        patches, n_clusters, max_iter=max_iter, tol=tol, spherical=spherical,
+        random_state=random_state, max_memory=max_memory)
+    return centers, float(inertia), int(n_iter)
+
+
+def pca_components(patches, n_components, *, remove_mean=True):
+    """Leading eigenvectors of the second moment of ``patches`` (rows, after
+    removing each row's mean when ``remove_mean``), as PCANet; returns
+    ``(components (n_components, dim), eigenvalues)``.  Each component's
+    sign makes its first entry within 1e-4 of the largest magnitude
+    positive (deterministic, robust to ties)."""
+    xp = get_namespace(patches)
+    # without their means, patches span at most dim - 1 directions: the
+    # last eigenvector would be the constant (DC) vector
+    dim = patches.shape[1] - remove_mean
+    if n_components > dim:
+        raise ValueError(
+            f"n_kernels must be <= C * prod(size){' - 1' * remove_mean} = "
+            f"{dim}, got {n_components}."
+        )
+    if remove_mean:
+        patches = patches - patches.mean(axis=1, keepdims=True)
+    moment = (patches.T @ patches).astype(xp.float64) / patches.shape[0]
+    eigenvalues, vectors = xp.linalg.eigh(moment)
+    order = xp.argsort(eigenvalues)[::-1][:n_components]
+    components = vectors[:, order].T
+    magnitude = xp.abs(components)
+    near_peak = magnitude >= (1 - 1e-4) * magnitude.max(axis=1, keepdims=True)
+    first = xp.argmax(near_peak, axis=1)
+    signs = xp.sign(components[xp.arange(n_components), first])
+    return components * signs[:, None], xp.maximum(eigenvalues[order], 0)
 
 
 def _check_alpha(alpha):
@@ -314,28 +376,10 @@ class KMeansKernels(_PatchKernels):
         return self
 
     def _cluster(self, xp, patches, n_kernels, spherical, rng):
-        on_device = is_cupy_array(patches)
-        if self.solver == "auto":
-            use_sklearn = n_kernels < _SKLEARN_BELOW and not (spherical or on_device)
-        else:
-            use_sklearn = self.solver == "sklearn"
-        if use_sklearn and (spherical or on_device):
-            raise ValueError(
-                "solver='sklearn' runs on NumPy data and without spherical=True; "
-                f"got spherical={spherical} on "
-                f"{'CuPy' if is_cupy_array(patches) else 'NumPy'} data."
-            )
-        if use_sklearn:
-            from sklearn.cluster import KMeans
-
-            model = KMeans(n_kernels, n_init=1, max_iter=self.max_iter, tol=self.tol,
-                           random_state=rng).fit(patches)
-            return (model.cluster_centers_.astype(patches.dtype),
-                    float(model.inertia_), int(model.n_iter_))
-        centers, _, inertia, n_iter = kmeans(
-            patches, n_kernels, max_iter=self.max_iter, tol=self.tol,
-            spherical=spherical, random_state=rng, max_memory=self.max_memory)
-        return centers, float(inertia), int(n_iter)
+        return cluster_patches(patches, n_kernels, spherical=spherical,
+                               solver=self.solver, max_iter=self.max_iter,
+                               tol=self.tol, random_state=rng,
+                               max_memory=self.max_memory)
 
     def _encode(self, xp, x, kernels, stride):
         conv = _CONV[x.ndim - 2]
@@ -347,7 +391,7 @@ class KMeansKernels(_PatchKernels):
             # cancel far less in float32 (0-255 data lost ~3 digits without).
             x = x - x.mean(axis=tuple(range(1, x.ndim)), keepdims=True)
             mean, inv_std, squares = _patch_stats(xp, conv, x, self.patch_size_,
-                                                  stride, self.norm_epsilon_)
+                                                  self.norm_epsilon_, stride=stride)
         else:
             mean, inv_std, squares = 0, 1, None
 
@@ -463,34 +507,14 @@ class PCAKernels(_PatchKernels):
         n_kernels = check_int(self.n_kernels, "n_kernels", minimum=1)
         rng = check_random_state(self.random_state)
         batch = to_batch(self, X, reset=True)
-        xp = get_namespace(batch)
         remove_mean = check_bool(self.remove_mean, "remove_mean")
         self._check_output_params(batch.ndim - 2)
         patches = self._sample(batch, rng)
-        # without their means, patches span at most dim - 1 directions: the
-        # last eigenvector would be the constant (DC) vector
-        dim = patches.shape[1] - remove_mean
-        if n_kernels > dim:
-            raise ValueError(
-                f"n_kernels must be <= C * prod(size){' - 1' * remove_mean} = "
-                f"{dim}, got {n_kernels}."
-            )
-        if remove_mean:
-            patches = patches - patches.mean(axis=1, keepdims=True)
-        moment = (patches.T @ patches).astype(xp.float64) / patches.shape[0]
-        eigenvalues, vectors = xp.linalg.eigh(moment)
-        order = xp.argsort(eigenvalues)[::-1][:n_kernels]
-        components = vectors[:, order].T
-        # sign: the first entry within 1e-4 of the largest magnitude is
-        # positive (robust to ties, e.g. antisymmetric kernels)
-        magnitude = xp.abs(components)
-        near_peak = magnitude >= (1 - 1e-4) * magnitude.max(axis=1, keepdims=True)
-        first = xp.argmax(near_peak, axis=1)
-        signs = xp.sign(components[xp.arange(n_kernels), first])
-        components = components * signs[:, None]
+        components, eigenvalues = pca_components(patches, n_kernels,
+                                                 remove_mean=remove_mean)
         self.kernels_ = components.astype(batch.dtype).reshape(
             (n_kernels, batch.shape[1]) + self.patch_size_)
-        self.explained_variance_ = xp.maximum(eigenvalues[order], 0).astype(batch.dtype)
+        self.explained_variance_ = eigenvalues.astype(batch.dtype)
         return self
 
     def _encode(self, xp, x, kernels, stride):

@@ -1,0 +1,749 @@
+"""Layers: one stage of a feature network each.
+
+A :class:`ConvLayer` is kernels -> convolution -> nonlinearity -> pooling ->
+normalisation; its ``fit`` draws or learns the kernels from its own input
+(greedy layer-wise pretraining, no labels).  :class:`PoolLayer` pools and
+:class:`FunctionLayer` applies any array function.  Layers work on
+channels-first batches ``(n_samples, C, L)`` or ``(n_samples, C, H, W)``
+(NumPy or CuPy) and are meant to be stacked in a
+:class:`featurelab.network.FeatureNetwork`, which turns them into one
+scikit-learn transformer.
+"""
+
+import math
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import (
+    as_tuple,
+    check_array,
+    check_bool,
+    check_int,
+    check_option,
+    check_positive,
+    check_spatial,
+    resolve_padding,
+)
+from .backend import asarray, get_namespace, parse_memory
+from .kernels import edge_kernels, gabor_bank, random_kernels
+from .kernels._learned import _patch_stats, cluster_patches, pca_components
+from .kernels._random import _normalize_rows
+from .ops import (
+    POOL_MODES,
+    get_nonlinearity,
+    local_contrast_normalize,
+    pool1d,
+    pool2d,
+)
+from .ops._conv import _conv
+from .patches import ZCAWhitener, normalize_patches, sample_patches
+
+__all__ = ["ConvLayer", "FunctionLayer", "PoolLayer"]
+
+KERNEL_SOURCES = ("random", "gabor", "edges", "kmeans", "pca", "patches")
+NONLINEARITIES = ("relu", "abs", "tanh", "sigmoid", "triangle", "soft_threshold",
+                  "split_sign", "identity")
+NORMALIZATIONS = ("lcn", "patch")
+_DATA_SOURCES = ("kmeans", "pca", "patches")
+_POOL = {1: pool1d, 2: pool2d}
+_LAYOUT = "(n_samples, n_channels, length) or (n_samples, n_channels, height, width)"
+
+
+def _check_batch(x, name="X"):
+    x = check_array(x, name, (3, 4), _LAYOUT)
+    check_spatial(x, name)
+    return x
+
+
+def _check_pool(pool, n_spatial):
+    """Normalise ``pool`` to ``None`` or ``(mode, size, stride, padding)``."""
+    if pool is None:
+        return None
+    if isinstance(pool, dict):
+        unknown = set(pool) - {"mode", "size", "stride", "padding"}
+        if unknown:
+            raise ValueError(
+                f"pool dict keys must be among 'mode', 'size', 'stride', "
+                f"'padding', got unknown {sorted(unknown)}."
+            )
+        if "size" not in pool:
+            raise ValueError(f"pool dict needs a 'size', got {pool!r}.")
+        mode, size = pool.get("mode", "max"), pool["size"]
+        stride, padding = pool.get("stride"), pool.get("padding", 0)
+    elif isinstance(pool, (tuple, list)) and len(pool) == 2 and isinstance(pool[0], str):
+        (mode, size), stride, padding = pool, None, 0
+    else:
+        raise TypeError(
+            "pool must be None, a (mode, size) pair such as ('max', 2), or a "
+            f"dict(mode=..., size=..., stride=..., padding=...), got {pool!r}."
+        )
+    check_option(mode, POOL_MODES, "pool mode")
+    size = as_tuple(size, n_spatial, "pool size")
+    stride = size if stride is None else as_tuple(stride, n_spatial, "pool stride")
+    padding = as_tuple(padding, n_spatial, "pool padding", minimum=0)
+    return mode, size, stride, padding
+
+
+def _pool_shape(spatial, size, stride, padding, name):
+    out = tuple((n + 2 * p - k) // s + 1
+                for n, k, s, p in zip(spatial, size, stride, padding))
+    if min(out) < 1:
+        raise ValueError(
+            f"{name}: pooling windows of size {size} do not fit in feature "
+            f"maps of spatial shape {tuple(spatial)}."
+        )
+    return out
+
+
+class _Layer(TransformerMixin, BaseEstimator):
+    """Common input checks and shape bookkeeping."""
+
+    def _check_fit_input(self, X):
+        X = _check_batch(X)
+        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
+        return X
+
+    def _check_transform_input(self, X):
+        check_is_fitted(self)
+        X = _check_batch(X)
+        if tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {tuple(X.shape[1:])}, but "
+                f"{type(self).__name__} was fitted on samples of shape "
+                f"{self.input_shape_}."
+            )
+        return X
+
+    @property
+    def n_params_(self):
+        """Number of stored parameters (kernel weights and offsets)."""
+        return 0
+
+    def _describe_source(self):
+        return "-"
+
+    def _work_bytes(self, input_shape, itemsize):
+        """Bytes one sample needs while it goes through ``transform``."""
+        return itemsize * (2 * math.prod(input_shape)
+                           + 2 * math.prod(self.output_shape(input_shape)))
+
+    def _needs_data(self):
+        return False
+
+
+class ConvLayer(_Layer):
+    """One convolutional stage: kernels, convolution, nonlinearity, pooling,
+    normalisation.
+
+    ``fit(X)`` draws or learns ``n_kernels`` kernels from the layer's own
+    input ``X`` (no labels); ``transform(X)`` maps ``(n_samples, C, ...)``
+    to ``(n_samples, K, ...)`` feature maps.  The convolution is a
+    cross-correlation, as in deep-learning libraries.
+
+    Preprocessing of the receptive fields is folded into the kernels, so
+    ``transform`` is always convolutions of the raw input:
+
+    * ``normalize='patch'`` normalises every receptive field (subtract its
+      mean, divide by ``sqrt(var + epsilon)``; Coates et al. 2011) before
+      the kernels see it; ``epsilon = norm_epsilon * mean patch variance``
+      of the patches seen in ``fit``, so the setting does not depend on the
+      input's scale.
+    * ``whiten=True`` ZCA-whitens the (normalised) receptive fields with a
+      whitening ``W`` and mean ``mu`` estimated in ``fit``; kernels ``c``
+      defined in the whitened space are applied as ``W c`` with offset
+      ``-mu . W c``.  Learned kernels are learned on whitened patches.
+
+    Parameters
+    ----------
+    n_kernels : int, optional
+        Number of kernels K.  Default (None): 64, or the whole bank for
+        ``'gabor'`` (48 kernels: 8 orientations x 3 frequencies x 2 phases)
+        and ``'edges'`` (4 directions).  For ``'gabor'`` it must be a
+        multiple of ``len(frequencies) * len(phases)``; for ``'edges'`` it
+        sets that many directions, evenly spread over 180 degrees.
+    size : int or tuple of int, default=5
+        Kernel size per spatial axis (an int: the same on every axis).
+        Ignored for an array of kernels; ``'edges'`` kernels are 3 wide.
+    kernels : str, array or callable, default='random'
+        Where the kernels come from:
+
+        * ``'random'``: :func:`featurelab.kernels.random_kernels`
+          (unit-norm Gaussian by default);
+        * ``'gabor'``: :func:`featurelab.kernels.gabor_bank` (2-D only);
+        * ``'edges'``: :func:`featurelab.kernels.edge_kernels` (2-D only);
+        * ``'kmeans'``: k-means centroids of the (preprocessed) patches;
+        * ``'pca'``: their principal components (PCANet);
+        * ``'patches'``: random patches, zero-mean and unit-norm;
+        * an array ``(K, C, *size)``: these kernels (K and size from it);
+        * a callable ``f(n_kernels, in_channels, size, random_state)``
+          returning such an array.
+    stride, padding, dilation
+        Of the convolution, as :func:`featurelab.ops.conv2d`.
+    nonlinearity : str, callable or None, default='relu'
+        ``'relu'``, ``'abs'``, ``'tanh'``, ``'sigmoid'``,
+        ``'soft_threshold'``, ``'split_sign'`` (doubles the channels:
+        ``relu(x)`` then ``relu(-x)``), ``'triangle'``, a callable on
+        arrays, or None (identity).  ``'triangle'`` is Coates' encoding
+        ``max(0, mean_j z_j - z_k)`` with ``z_k`` the Euclidean distance
+        between the (preprocessed) receptive field and kernel ``k`` in the
+        kernels' space.
+    pool : None, (mode, size) or dict, default=None
+        Pooling after the nonlinearity: ``('max', 2)`` or
+        ``dict(mode='avg', size=3, stride=2, padding=1)``; the stride
+        defaults to the size.  Modes: ``'max'``, ``'avg'``, ``'sum'``,
+        ``'l2'``.
+    normalize : {None, 'lcn', 'patch'}, default=None
+        ``'patch'``: per receptive field, before the kernels (see above);
+        ``'lcn'``: local contrast normalisation of the output maps
+        (:func:`featurelab.ops.local_contrast_normalize`, Jarrett et al.
+        2009), the last step of the stage.
+    whiten : bool, default=False
+        ZCA-whiten the receptive fields (see above).
+    n_patches : int, default=10_000
+        Patches sampled from the input in ``fit`` when the kernels or the
+        preprocessing need data.
+    norm_epsilon : float, default=0.01
+        Contrast regulariser of ``normalize='patch'``, relative to the mean
+        patch variance.
+    whiten_epsilon : float, default=0.1
+        Eigenvalue regulariser of the whitening, relative to the mean
+        eigenvalue (the mean variance of a patch entry).
+    kernel_params : dict, optional
+        Extra keyword arguments of the kernel source: e.g.
+        ``distribution`` for ``'random'``; ``frequencies``, ``phases``,
+        ``bandwidth`` for ``'gabor'``; ``kind`` for ``'edges'``;
+        ``max_iter``, ``spherical``, ``solver`` for ``'kmeans'``.
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    kernels_ : array of shape (K, C, *size)
+        The kernels applied to the raw input (preprocessing folded in).
+    offsets_ : array of shape (K,)
+        Added to the responses (non-zero only with ``whiten=True``).
+    bank_ : array of shape (K, C * prod(size))
+        The kernels in the space of the preprocessed receptive fields.
+    whitener_ : ZCAWhitener or None
+    norm_epsilon_ : float or None
+        Absolute contrast regulariser of ``normalize='patch'``.
+    input_shape_ : tuple of int
+        ``(C, *spatial)`` of one input sample.
+    output_shape_ : tuple of int
+        ``(K, *spatial)`` of one output sample.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featurelab.layers import ConvLayer
+    >>> x = np.random.default_rng(0).standard_normal((10, 1, 16, 16))
+    >>> layer = ConvLayer(8, 3, pool=("max", 2), random_state=0).fit(x)
+    >>> layer.transform(x).shape
+    (10, 8, 7, 7)
+    >>> layer.kernels_.shape
+    (8, 1, 3, 3)
+    """
+
+    def __init__(self, n_kernels=None, size=5, *, kernels="random", stride=1,
+                 padding="valid", dilation=1, nonlinearity="relu", pool=None,
+                 normalize=None, whiten=False, n_patches=10_000, norm_epsilon=0.01,
+                 whiten_epsilon=0.1, kernel_params=None, random_state=None):
+        self.n_kernels = n_kernels
+        self.size = size
+        self.kernels = kernels
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.nonlinearity = nonlinearity
+        self.pool = pool
+        self.normalize = normalize
+        self.whiten = whiten
+        self.n_patches = n_patches
+        self.norm_epsilon = norm_epsilon
+        self.whiten_epsilon = whiten_epsilon
+        self.kernel_params = kernel_params
+        self.random_state = random_state
+
+    # ------------------------------------------------------------ parameters
+    def _source(self):
+        source = self.kernels
+        if isinstance(source, str):
+            return check_option(source, KERNEL_SOURCES, "kernels")
+        if callable(source):
+            return "callable"
+        if hasattr(source, "shape") or isinstance(source, (list, tuple)):
+            return "array"
+        raise TypeError(
+            f"kernels must be one of {sorted(KERNEL_SOURCES)}, an array of shape "
+            f"(n_kernels, in_channels, *size) or a callable, got "
+            f"{type(source).__name__}."
+        )
+
+    def _check_params(self, input_shape):
+        """Validate every parameter for inputs of ``input_shape``; return the
+        resolved settings as a dict."""
+        n_spatial = len(input_shape) - 1
+        source = self._source()
+        if source in ("gabor", "edges") and n_spatial != 2:
+            raise ValueError(
+                f"kernels={source!r} makes 2-D kernels; it needs image input "
+                f"(n_samples, C, H, W), got samples of shape {input_shape}."
+            )
+        n_kernels = self.n_kernels
+        if n_kernels is not None:
+            n_kernels = check_int(n_kernels, "n_kernels", minimum=1)
+        if source == "array":
+            bank = check_array(self.kernels, "kernels", n_spatial + 2,
+                               "(n_kernels, in_channels, *size)")
+            if bank.shape[1] != input_shape[0] or 0 in bank.shape:
+                raise ValueError(
+                    f"kernels must have shape (n_kernels, {input_shape[0]}, "
+                    f"*size) for input with {input_shape[0]} channels, got "
+                    f"{tuple(bank.shape)}."
+                )
+            size = tuple(int(k) for k in bank.shape[2:])
+        elif source == "edges":
+            size = (3, 3)
+        else:
+            size = as_tuple(self.size, n_spatial, "size")
+        stride = as_tuple(self.stride, n_spatial, "stride")
+        dilation = as_tuple(self.dilation, n_spatial, "dilation")
+        extents = tuple(d * (k - 1) + 1 for d, k in zip(dilation, size))
+        pads = resolve_padding(self.padding, input_shape[1:], extents, stride)
+        padded = [n + a + b for n, (a, b) in zip(input_shape[1:], pads)]
+        if any(p < e for p, e in zip(padded, extents)):
+            raise ValueError(
+                f"size: kernels of dilated size {extents} do not fit in the "
+                f"padded input of spatial shape {tuple(padded)} (input "
+                f"{tuple(input_shape[1:])}, padding={self.padding!r})."
+            )
+        conv_out = tuple((p - e) // s + 1 for p, e, s in zip(padded, extents, stride))
+        nonlin = self.nonlinearity
+        if nonlin is None:
+            nonlin = "identity"
+        if not callable(nonlin):
+            check_option(nonlin, NONLINEARITIES, "nonlinearity")
+        if self.normalize is not None:
+            check_option(self.normalize, NORMALIZATIONS, "normalize")
+        whiten = check_bool(self.whiten, "whiten")
+        patch_norm = self.normalize == "patch"
+        dim = input_shape[0] * math.prod(size)
+        if patch_norm and dim < 2:
+            raise ValueError(
+                "normalize='patch' needs receptive fields of at least 2 values, "
+                f"got size={size} with {input_shape[0]} channel(s)."
+            )
+        pool = _check_pool(self.pool, n_spatial)
+        kernel_params = self.kernel_params or {}
+        if not isinstance(kernel_params, dict):
+            raise TypeError(f"kernel_params must be a dict or None, got "
+                            f"{type(kernel_params).__name__}.")
+        return {"source": source, "n_kernels": n_kernels, "size": size, "stride": stride,
+                    "dilation": dilation, "pads": pads, "conv_out": conv_out, "nonlin": nonlin,
+                    "whiten": whiten, "patch_norm": patch_norm, "pool": pool,
+                    "kernel_params": kernel_params, "n_spatial": n_spatial}
+
+    def _n_out_kernels(self, params):
+        """The number of kernels the source will produce (validated)."""
+        source, n, kp = params["source"], params["n_kernels"], params["kernel_params"]
+        if source == "array":
+            bank_k = int(self.kernels.shape[0]) if hasattr(self.kernels, "shape") \
+                else len(self.kernels)
+            if n is not None and n != bank_k:
+                raise ValueError(f"n_kernels={n} disagrees with the {bank_k} kernels "
+                                 "given in kernels; leave n_kernels=None.")
+            return bank_k
+        if source == "gabor":
+            per = len(kp.get("frequencies", (0.1, 0.2, 0.4))) * len(
+                kp.get("phases", (0, math.pi / 2)))
+            if n is None:
+                return kp.get("n_orientations", 8) * per
+            if n % per or "n_orientations" in kp:
+                raise ValueError(
+                    f"n_kernels for kernels='gabor' must be a multiple of "
+                    f"len(frequencies) * len(phases) = {per} (and "
+                    f"kernel_params must not also set n_orientations), got "
+                    f"n_kernels={n}."
+                )
+            return n
+        if source == "edges":
+            return len(kp.get("directions", (0, 45, 90, 135))) if n is None else n
+        return 64 if n is None else n
+
+    def output_shape(self, input_shape):
+        """Shape ``(K, *spatial)`` of one output sample for one input sample
+        of shape ``input_shape = (C, *spatial)`` (validates the parameters).
+
+        Examples
+        --------
+        >>> ConvLayer(16, 5, pool=("max", 2)).output_shape((3, 32, 32))
+        (16, 14, 14)
+        """
+        input_shape = tuple(int(s) for s in input_shape)
+        params = self._check_params(input_shape)
+        n_out = self._n_out_kernels(params)
+        if params["nonlin"] == "split_sign":
+            n_out *= 2
+        spatial = params["conv_out"]
+        if params["pool"] is not None:
+            _, size, stride, padding = params["pool"]
+            spatial = _pool_shape(spatial, size, stride, padding, "pool")
+        return (n_out,) + tuple(spatial)
+
+    def _needs_data(self):
+        return (self._source() in _DATA_SOURCES or check_bool(self.whiten, "whiten")
+                or self.normalize == "patch")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None):
+        """Draw or learn the kernels from ``X``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, C, L) or (n_samples, C, H, W)
+            NumPy or CuPy; the kernels live on the same backend.
+        y : ignored
+
+        Returns
+        -------
+        self : ConvLayer
+        """
+        X = self._check_fit_input(X)
+        xp = get_namespace(X)
+        params = self._check_params(self.input_shape_)
+        n_kernels = self._n_out_kernels(params)
+        self.output_shape_ = self.output_shape(self.input_shape_)
+        rng = check_random_state(self.random_state)
+        size, source, kp = params["size"], params["source"], params["kernel_params"]
+        n_channels = self.input_shape_[0]
+        dim = n_channels * math.prod(size)
+        patches = None
+        if self._needs_data():
+            n_patches = check_int(self.n_patches, "n_patches", minimum=1)
+            extents = tuple(d * (k - 1) + 1 for d, k in zip(params["dilation"], size))
+            if any(e > n for e, n in zip(extents, self.input_shape_[1:])):
+                raise ValueError(
+                    f"size: patches of dilated size {extents} do not fit in "
+                    f"samples of spatial shape {self.input_shape_[1:]}; "
+                    "learned kernels and patch preprocessing sample patches "
+                    "from the unpadded input."
+                )
+            patches = sample_patches(X, extents, n_patches, random_state=rng)
+            if any(d > 1 for d in params["dilation"]):
+                patches = patches[(slice(None), slice(None))
+                                  + tuple(slice(None, None, d) for d in params["dilation"])]
+            patches = patches.reshape(n_patches, dim)
+        self.norm_epsilon_ = None
+        if params["patch_norm"]:
+            rel = check_positive(self.norm_epsilon, "norm_epsilon")
+            self.norm_epsilon_ = max(rel * float(patches.var(axis=1, ddof=1).mean()),
+                                     np.finfo(np.float32).tiny)
+            patches = normalize_patches(patches, epsilon=self.norm_epsilon_)
+        self.whitener_ = None
+        if params["whiten"]:
+            rel = check_positive(self.whiten_epsilon, "whiten_epsilon")
+            scale = max(float(patches.var(axis=0).mean()), np.finfo(np.float32).tiny)
+            self.whitener_ = ZCAWhitener(epsilon=rel * scale).fit(patches)
+            patches = self.whitener_.transform(patches)
+        bank = self._make_bank(xp, source, n_kernels, n_channels, size, patches, kp, rng)
+        dtype = X.dtype
+        self.bank_ = bank.astype(dtype)
+        if self.whitener_ is not None:
+            folded = self.bank_ @ self.whitener_.whitening_.astype(dtype)
+            self.offsets_ = -(folded @ self.whitener_.mean_.astype(dtype))
+        else:
+            folded = self.bank_
+            self.offsets_ = xp.zeros(n_kernels, dtype=dtype)
+        self.kernels_ = folded.reshape((n_kernels, n_channels) + tuple(size))
+        return self
+
+    def _make_bank(self, xp, source, n_kernels, n_channels, size, patches, kp, rng):
+        """Kernels as rows ``(K, C * prod(size))`` in the preprocessed space."""
+        dim = n_channels * math.prod(size)
+        if source == "random":
+            bank = random_kernels(n_kernels, n_channels, size, random_state=rng, **kp)
+        elif source == "gabor":
+            kp = dict(kp)
+            if self.n_kernels is not None:
+                per = len(kp.get("frequencies", (0.1, 0.2, 0.4))) * len(
+                    kp.get("phases", (0, math.pi / 2)))
+                kp["n_orientations"] = n_kernels // per
+            if size[0] != size[1]:
+                raise ValueError(f"size must be square for kernels='gabor', got {size}.")
+            bank = gabor_bank(size[0], in_channels=n_channels, **kp)
+        elif source == "edges":
+            kp = dict(kp)
+            if self.n_kernels is not None:
+                kp["directions"] = tuple(180.0 * i / n_kernels for i in range(n_kernels))
+            bank = edge_kernels(in_channels=n_channels, **kp)
+        elif source == "kmeans":
+            if n_kernels > patches.shape[0]:
+                raise ValueError(f"n_kernels must be <= n_patches, got n_kernels="
+                                 f"{n_kernels} and n_patches={patches.shape[0]}.")
+            bank, _, _ = cluster_patches(patches, n_kernels, random_state=rng, **kp)
+        elif source == "pca":
+            bank, _ = pca_components(patches, n_kernels, **kp)
+        elif source == "patches":
+            if n_kernels > patches.shape[0]:
+                raise ValueError(f"n_kernels must be <= n_patches, got n_kernels="
+                                 f"{n_kernels} and n_patches={patches.shape[0]}.")
+            rows = rng.choice(patches.shape[0], n_kernels, replace=False)
+            bank = _normalize_rows(patches[xp.asarray(rows)], True, True)
+        elif source == "callable":
+            bank = self.kernels(n_kernels, n_channels, size, rng)
+            bank = check_array(bank, "kernels", len(size) + 2,
+                               "(n_kernels, in_channels, *size)")
+            expected = (n_kernels, n_channels) + tuple(size)
+            if tuple(bank.shape) != expected:
+                raise ValueError(f"kernels callable must return an array of shape "
+                                 f"{expected}, got {tuple(bank.shape)}.")
+        else:  # array
+            bank = self.kernels
+        bank = asarray(bank, backend="numpy" if xp is np else "cupy")
+        return bank.reshape(n_kernels, dim)
+
+    # ------------------------------------------------------------ transform
+    def transform(self, X):
+        """Feature maps of ``X``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, C, *spatial)
+            With ``(C, *spatial) == input_shape_``, on the backend of the
+            fit.
+
+        Returns
+        -------
+        maps : array of shape (n_samples, *output_shape_)
+            Same backend and dtype as ``X``.
+        """
+        X = self._check_transform_input(X)
+        return self._transform(X, parse_memory("512MB"))
+
+    def _transform(self, x, budget):
+        xp = get_namespace(x)
+        params = self._check_params(self.input_shape_)
+        dtype = x.dtype
+        kernels = self.kernels_.astype(dtype, copy=False)
+        offsets = self.offsets_.astype(dtype, copy=False)
+        shape = (1, -1) + (1,) * params["n_spatial"]
+
+        def conv(inp, bank, bias=None):
+            return _conv(xp, inp, bank, params["stride"], params["pads"],
+                         params["dilation"], bias, False, 1, budget)
+
+        stats = None
+        if params["patch_norm"]:
+            # remove each sample's mean first: normalised patches ignore it,
+            # and the patch sums below then cancel far less in float32
+            x = x - x.mean(axis=tuple(range(1, x.ndim)), keepdims=True)
+            stats = _patch_stats(xp, conv, x, params["size"], self.norm_epsilon_)
+
+        def dots(bank, bank_offsets):
+            """Dot products of every preprocessed receptive field with the
+            folded ``bank`` (kernels applied to the raw input)."""
+            if stats is None:
+                return conv(x, bank, bank_offsets)
+            mean, inv_std, _ = stats
+            sums = bank.reshape(bank.shape[0], -1).sum(axis=1)
+            resp = conv(x, bank) - mean * sums.reshape(shape)
+            return resp * inv_std + bank_offsets.reshape(shape)
+
+        resp = dots(kernels, offsets)
+        nonlin = params["nonlin"]
+        if nonlin == "triangle":
+            resp = self._triangle(xp, x, resp, dots, stats, conv, shape)
+        else:
+            resp = get_nonlinearity(nonlin)(resp)
+        if params["pool"] is not None:
+            mode, size, stride, padding = params["pool"]
+            resp = _POOL[params["n_spatial"]](resp, size, stride=stride, mode=mode,
+                                              padding=padding)
+        if self.normalize == "lcn":
+            resp = local_contrast_normalize(resp)
+        return resp
+
+    def _triangle(self, xp, x, resp, dots, stats, conv, shape):
+        dtype = x.dtype
+        bank = self.bank_.astype(dtype, copy=False)
+        c_norms = (bank * bank).sum(axis=1).reshape(shape)
+        if self.whitener_ is not None:
+            whitening = self.whitener_.whitening_.astype(dtype)
+            w_bank = whitening.reshape((whitening.shape[0],) + tuple(self.kernels_.shape[1:]))
+            w = dots(w_bank, -(whitening @ self.whitener_.mean_.astype(dtype)))
+            w_sq = (w * w).sum(axis=1, keepdims=True)
+        elif stats is not None:  # ||p - mean||^2 / (var + epsilon)
+            mean, inv_std, squares = stats
+            dim = math.prod(self.kernels_.shape[1:])
+            w_sq = xp.maximum(squares - dim * mean * mean, 0) * inv_std * inv_std
+        else:
+            ones = xp.ones((1,) + tuple(self.kernels_.shape[1:]), dtype=dtype)
+            w_sq = conv(x * x, ones)
+        z = xp.sqrt(xp.maximum(w_sq - 2 * resp + c_norms, 0))
+        return xp.maximum(z.mean(axis=1, keepdims=True) - z, 0)
+
+    # ---------------------------------------------------------- bookkeeping
+    @property
+    def n_params_(self):
+        check_is_fitted(self)
+        return int(self.kernels_.size + (self.whitener_ is not None) * self.offsets_.size)
+
+    def _describe_source(self):
+        source = self._source()
+        extras = ["whiten" if check_bool(self.whiten, "whiten") else "",
+                  f"{self.normalize} norm" if self.normalize else ""]
+        label = source if source not in ("array", "callable") else f"given {source}"
+        return ", ".join([label] + [e for e in extras if e])
+
+    def _work_bytes(self, input_shape, itemsize):
+        params = self._check_params(tuple(input_shape))
+        n_k = self._n_out_kernels(params)
+        maps = math.prod(params["conv_out"])
+        extra = 4
+        if params["nonlin"] == "triangle":
+            extra += (input_shape[0] * math.prod(params["size"])
+                      if check_bool(self.whiten, "whiten") else 0) + n_k
+        if params["nonlin"] == "split_sign":
+            extra += 2 * n_k
+        return itemsize * (math.prod(input_shape) * 2 + (2 * n_k + extra) * maps
+                           + 2 * math.prod(self.output_shape(input_shape)))
+
+
+class PoolLayer(_Layer):
+    """Pooling stage: :func:`featurelab.ops.pool2d` (or ``pool1d``).
+
+    Parameters
+    ----------
+    size : int or tuple of int, default=2
+    mode : {'max', 'avg', 'sum', 'l2'}, default='max'
+    stride : int or tuple of int, optional
+        Defaults to ``size`` (non-overlapping windows).
+    padding : int or tuple of int, default=0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featurelab.layers import PoolLayer
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> PoolLayer(2).fit_transform(x)
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
+
+    def __init__(self, size=2, *, mode="max", stride=None, padding=0):
+        self.size = size
+        self.mode = mode
+        self.stride = stride
+        self.padding = padding
+
+    def _params(self, n_spatial):
+        return _check_pool({"mode": self.mode, "size": self.size, "stride": self.stride,
+                                "padding": self.padding}, n_spatial)
+
+    def output_shape(self, input_shape):
+        """Shape of one output sample for one input sample of ``input_shape``."""
+        input_shape = tuple(int(s) for s in input_shape)
+        _, size, stride, padding = self._params(len(input_shape) - 1)
+        return (input_shape[0],) + _pool_shape(input_shape[1:], size, stride, padding,
+                                               "size")
+
+    def fit(self, X, y=None):
+        """Check ``X`` and the parameters (nothing to learn).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, C, *spatial)
+        y : ignored
+
+        Returns
+        -------
+        self : PoolLayer
+        """
+        X = self._check_fit_input(X)
+        self.output_shape_ = self.output_shape(self.input_shape_)
+        return self
+
+    def transform(self, X):
+        """Pool ``X``; returns ``(n_samples, C, *pooled)``."""
+        return self._transform(self._check_transform_input(X), None)
+
+    def _transform(self, x, budget):
+        mode, size, stride, padding = self._params(x.ndim - 2)
+        return _POOL[x.ndim - 2](x, size, stride=stride, mode=mode, padding=padding)
+
+    def _describe_source(self):
+        return f"{self.mode} pool"
+
+
+class FunctionLayer(_Layer):
+    """Escape hatch: a stage that applies ``func(X, **kw_args)``.
+
+    ``func`` maps a batch ``(n_samples, C, *spatial)`` to a batch
+    ``(n_samples, C', *spatial')``, sample by sample (so that chunking over
+    samples does not change the result), on NumPy or CuPy arrays.  Use a
+    module-level function, not a lambda, if the network must be pickled.
+
+    Parameters
+    ----------
+    func : callable
+    kw_args : dict, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featurelab.layers import FunctionLayer
+    >>> from featurelab.ops import local_contrast_normalize
+    >>> layer = FunctionLayer(local_contrast_normalize, kw_args={"sigma": 2.0})
+    >>> layer.fit_transform(np.ones((2, 3, 8, 8))).shape
+    (2, 3, 8, 8)
+    """
+
+    def __init__(self, func, *, kw_args=None):
+        self.func = func
+        self.kw_args = kw_args
+
+    def _apply(self, x):
+        if not callable(self.func):
+            raise TypeError(f"func must be callable, got {type(self.func).__name__}.")
+        kw = self.kw_args or {}
+        if not isinstance(kw, dict):
+            raise TypeError(f"kw_args must be a dict or None, got {type(kw).__name__}.")
+        y = self.func(x, **kw)
+        if getattr(y, "ndim", None) not in (3, 4) or y.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"func must return a batch (n_samples, C, *spatial) with "
+                f"n_samples={x.shape[0]}, got {getattr(y, 'shape', type(y).__name__)}."
+            )
+        return y
+
+    def output_shape(self, input_shape):
+        """Shape of one output sample (found by running ``func`` on zeros)."""
+        return tuple(self._apply(np.zeros((1,) + tuple(input_shape), np.float32)).shape[1:])
+
+    def fit(self, X, y=None):
+        """Record the input and output shapes (nothing to learn).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, C, *spatial)
+        y : ignored
+
+        Returns
+        -------
+        self : FunctionLayer
+        """
+        X = self._check_fit_input(X)
+        self.output_shape_ = tuple(self._apply(X[:1]).shape[1:])
+        return self
+
+    def transform(self, X):
+        """Apply ``func`` to ``X``."""
+        return self._transform(self._check_transform_input(X), None)
+
+    def _transform(self, x, budget):
+        return self._apply(x)
+
+    def _describe_source(self):
+        return getattr(self.func, "__name__", type(self.func).__name__)

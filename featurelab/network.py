@@ -1,0 +1,384 @@
+"""FeatureNetwork: stacked layers as one scikit-learn transformer.
+
+``fit`` pretrains greedily, one layer at a time and without labels: layer 1
+is fitted on the input, the input goes through it, layer 2 is fitted on
+that, and so on.  ``transform`` pushes chunks of samples through every layer
+and returns a 2-D float32 NumPy feature matrix, so that any scikit-learn
+classifier can be trained on top.
+"""
+
+import math
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._estimator import to_batch
+from ._validation import as_tuple, check_int, check_option
+from .backend import asarray, get_backend, get_namespace, parse_memory, to_numpy
+from .layers import _Layer
+from .ops import POOL_MODES, adaptive_pool, region_pool
+
+__all__ = ["FeatureNetwork"]
+
+OUTPUTS = ("region", "adaptive", "flatten")
+BACKENDS = ("auto", "numpy", "cupy")
+
+
+def _check_output(output, n_spatial):
+    """Normalise ``output`` to ``('flatten',)`` or ``(kind, size, mode)``."""
+    if output == "flatten":
+        return ("flatten",)
+    if (isinstance(output, (tuple, list)) and len(output) in (2, 3)
+            and output[0] in ("region", "adaptive")):
+        kind, size = output[0], output[1]
+        mode = output[2] if len(output) == 3 else ("sum" if kind == "region" else "max")
+        check_option(mode, POOL_MODES, "output mode")
+        return kind, as_tuple(size, n_spatial, "output size"), mode
+    raise ValueError(
+        "output must be 'flatten', ('region', regions, mode) or ('adaptive', "
+        f"size, mode) (mode optional), got {output!r}."
+    )
+
+
+class FeatureNetwork(TransformerMixin, BaseEstimator):
+    """A feature network: layers pretrained greedily, as one transformer.
+
+    Parameters
+    ----------
+    layers : list of layers
+        :class:`~featurelab.layers.ConvLayer`, :class:`~featurelab.layers.PoolLayer`
+        or :class:`~featurelab.layers.FunctionLayer` instances, applied in
+        order.  They are cloned in ``fit`` (the fitted ones are in
+        ``layers_``).
+    output : 'flatten' or tuple, default=('region', 2, 'sum')
+        How the last maps become a feature vector:
+        ``('region', regions, mode)`` pools each map over a grid of
+        ``regions`` per axis (:func:`featurelab.ops.region_pool`; ``2`` is
+        Coates' quadrants on images, halves on signals);
+        ``('adaptive', size, mode)`` pools to a fixed size
+        (:func:`featurelab.ops.adaptive_pool`); ``'flatten'`` keeps every
+        position.  Then the maps are flattened channel-major.
+    input_shape : tuple of int, optional
+        ``(C, H, W)`` or ``(C, L)`` of one sample, for 2-D ``X`` of shape
+        ``(n_samples, n_features)``; inferred from an N-d ``X``; default
+        ``(1, n_features)`` (each row a 1-D signal).
+    backend : {'auto', 'numpy', 'cupy'}, default='auto'
+        Where the layers compute (``'auto'``: see
+        :func:`featurelab.backend.get_backend`).  ``X`` may live on either;
+        chunks are moved to the backend and features come back as NumPy.
+    max_memory : int or str, default='512MB'
+        Budget for the working arrays: ``fit`` pretrains on a random subset
+        of at most as many samples as fit in half of it, ``transform`` runs
+        in chunks of samples sized to fit it (besides ``X`` and the
+        returned features).
+    batch_size : int, optional
+        Fixed number of samples per chunk, instead of sizing chunks from
+        ``max_memory``.
+    verbose : bool, default=False
+        Show tqdm progress bars over layers (``fit``) and chunks.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fit subset and every layer whose own ``random_state`` is
+        None; a fixed seed gives bitwise-identical features on one backend.
+
+    Attributes
+    ----------
+    layers_ : list of fitted layers
+    input_shape_ : tuple of int
+    shapes_ : list of tuple of int
+        ``(C, *spatial)`` of the input and after every layer.
+    n_features_out_ : int
+    n_features_in_ : int
+    n_fit_samples_ : int
+        Number of samples the layers were pretrained on.
+    backend_ : {'numpy', 'cupy'}
+    fit_time_ : float
+        Seconds spent in ``fit``.
+
+    Notes
+    -----
+    Parameters of the layers are reachable as ``layers__<i>__<param>``
+    (e.g. ``layers__0__n_kernels``), in ``get_params``, ``set_params``,
+    ``GridSearchCV`` and ``Pipeline`` (``featurenetwork__layers__0__n_kernels``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from featurelab.layers import ConvLayer
+    >>> from featurelab.network import FeatureNetwork
+    >>> X, y = load_digits(return_X_y=True)
+    >>> net = FeatureNetwork([ConvLayer(16, 3, pool=("max", 2))],
+    ...                      input_shape=(1, 8, 8), random_state=0)
+    >>> net.fit_transform(X).shape                   # 16 maps x 2 x 2 regions
+    (1797, 64)
+    >>> net.get_params()["layers__0__n_kernels"]
+    16
+    """
+
+    def __init__(self, layers, *, output=("region", 2, "sum"), input_shape=None,
+                 backend="auto", max_memory="512MB", batch_size=None, verbose=False,
+                 random_state=None):
+        self.layers = layers
+        self.output = output
+        self.input_shape = input_shape
+        self.backend = backend
+        self.max_memory = max_memory
+        self.batch_size = batch_size
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ------------------------------------------------------ nested params
+    def get_params(self, deep=True):
+        """Parameters; with ``deep`` also ``layers__<i>__<param>`` of every
+        layer (as :class:`sklearn.pipeline.Pipeline` does for its steps)."""
+        params = super().get_params(deep=False)
+        if deep and isinstance(self.layers, (list, tuple)):
+            for i, layer in enumerate(self.layers):
+                if hasattr(layer, "get_params"):
+                    params[f"layers__{i}"] = layer
+                    for key, value in layer.get_params(deep=True).items():
+                        params[f"layers__{i}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including ``layers__<i>`` (replace a layer) and
+        ``layers__<i>__<param>``."""
+        nested = {k: v for k, v in params.items() if k.startswith("layers__")}
+        own = {k: v for k, v in params.items() if k not in nested}
+        if own:
+            super().set_params(**own)
+        for key, value in nested.items():
+            index, _, sub = key[len("layers__"):].partition("__")
+            layers = list(self.layers)
+            if not index.isdigit() or int(index) >= len(layers):
+                raise ValueError(
+                    f"Invalid parameter {key!r} for {type(self).__name__}: layer "
+                    f"index {index!r} is not in 0..{len(layers) - 1}."
+                )
+            if sub:
+                layers[int(index)].set_params(**{sub: value})
+            else:
+                layers[int(index)] = value
+                self.layers = layers
+        return self
+
+    # --------------------------------------------------------- validation
+    def _check_layers(self):
+        layers = self.layers
+        if not isinstance(layers, (list, tuple)) or len(layers) == 0:
+            raise ValueError(
+                f"layers must be a non-empty list of featurelab layers, got {layers!r}."
+            )
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, _Layer):
+                raise TypeError(
+                    f"layers[{i}] must be a ConvLayer, PoolLayer or FunctionLayer, "
+                    f"got {type(layer).__name__}."
+                )
+        return layers
+
+    def _backend(self):
+        name = check_option(self.backend, BACKENDS, "backend")
+        return get_backend() if name == "auto" else name
+
+    def _chunk(self, per_sample):
+        if self.batch_size is not None:
+            return check_int(self.batch_size, "batch_size", minimum=1)
+        return max(1, parse_memory(self.max_memory) // max(per_sample, 1))
+
+    def _progress(self, iterable, **kw):
+        if not self.verbose:
+            return iterable
+        from tqdm.auto import tqdm
+
+        return tqdm(iterable, **kw)
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, X, y=None):
+        """Pretrain the layers greedily on ``X`` (labels are ignored).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features) or (n_samples, C, *spatial)
+        y : ignored
+
+        Returns
+        -------
+        self : FeatureNetwork
+        """
+        start = time.perf_counter()
+        layers = self._check_layers()
+        backend = self._backend()
+        budget = parse_memory(self.max_memory)
+        batch = to_batch(self, X, reset=True)
+        n_spatial = batch.ndim - 2
+        output = _check_output(self.output, n_spatial)
+        rng = check_random_state(self.random_state)
+        self.layers_ = []
+        for layer in layers:
+            layer = clone(layer)
+            if "random_state" in layer.get_params(deep=False) and layer.random_state is None:
+                layer.set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))
+            self.layers_.append(layer)
+        # shapes (validates every layer's parameters before any work)
+        shapes = [tuple(batch.shape[1:])]
+        for i, layer in enumerate(self.layers_):
+            try:
+                shapes.append(tuple(layer.output_shape(shapes[-1])))
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(f"layers[{i}]: {exc}") from exc
+        self.shapes_ = shapes
+        self._output_params = output
+        self.n_features_out_ = self._n_out(shapes[-1], output)
+        # pretrain on a subset whose maps fit in half of the budget
+        itemsize = 4
+        last_data = max((i for i, layer in enumerate(self.layers_) if layer._needs_data()),
+                        default=-1)
+        per_sample = max(itemsize * (math.prod(shapes[i]) + math.prod(shapes[i + 1]))
+                         + self.layers_[i]._work_bytes(shapes[i], itemsize)
+                         for i in range(len(self.layers_)))
+        n = batch.shape[0]
+        n_fit = min(n, max(1, (budget // 2) // per_sample)) if last_data >= 0 else 1
+        index = (np.arange(n) if n_fit == n
+                 else np.sort(rng.choice(n, n_fit, replace=False)))
+        self.n_fit_samples_ = n_fit
+        current = asarray(batch[index], backend=backend, dtype=np.float32)
+        for i in self._progress(range(len(self.layers_)), desc="fit layers",
+                                total=len(self.layers_)):
+            layer = self.layers_[i]
+            layer.fit(current)
+            if i < last_data:
+                current = self._apply(current, self.layers_[i:i + 1], shapes[i:i + 2],
+                                      budget)
+            elif i + 1 < len(self.layers_):
+                # later layers learn nothing: fix their shapes on one sample
+                current = layer._transform(current[:1], budget)
+        self.backend_ = backend
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    @staticmethod
+    def _n_out(shape, output):
+        if output[0] == "flatten":
+            return math.prod(shape)
+        grid = output[1]
+        if len(grid) != len(shape) - 1:
+            raise ValueError(
+                f"output size {grid} must have one entry per spatial axis of the "
+                f"last maps, of shape {shape}."
+            )
+        if output[0] == "region" and any(g > s for g, s in zip(grid, shape[1:])):
+            raise ValueError(
+                f"output regions {grid} must be at most the spatial shape of the "
+                f"last maps, {shape[1:]}."
+            )
+        return shape[0] * math.prod(grid)
+
+    def _apply(self, x, layers, shapes, budget):
+        """Push ``x`` (on the backend) through ``layers`` chunk by chunk into
+        one preallocated array."""
+        out = None
+        per = max(layer._work_bytes(s, 4) for layer, s in zip(layers, shapes))
+        chunk = self._chunk(per)
+        for start in range(0, x.shape[0], chunk):
+            y = x[start:start + chunk]
+            for layer in layers:
+                y = layer._transform(y, budget)
+            if out is None:
+                out = get_namespace(y).empty((x.shape[0],) + tuple(y.shape[1:]), dtype=y.dtype)
+            out[start:start + y.shape[0]] = y
+        return out
+
+    # ---------------------------------------------------------- transform
+    def transform(self, X):
+        """Features of ``X``, computed chunk by chunk through every layer.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features) or (n_samples, C, *spatial)
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out_), float32
+            NumPy, whatever the backend.
+        """
+        check_is_fitted(self)
+        batch = to_batch(self, X, reset=False)
+        budget = parse_memory(self.max_memory)
+        per = max(layer._work_bytes(s, 4) for layer, s in zip(self.layers_, self.shapes_))
+        per += 4 * self.n_features_out_
+        chunk = self._chunk(per)
+        out = np.empty((batch.shape[0], self.n_features_out_), dtype=np.float32)
+        starts = range(0, batch.shape[0], chunk)
+        for start in self._progress(starts, desc="transform", total=len(starts)):
+            y = asarray(batch[start:start + chunk], backend=self.backend_,
+                        dtype=np.float32)
+            for layer in self.layers_:
+                y = layer._transform(y, budget)
+            out[start:start + y.shape[0]] = to_numpy(self._pool_output(y))
+        return out
+
+    def _pool_output(self, y):
+        output = self._output_params
+        if output[0] == "region":
+            y = region_pool(y, output[1], mode=output[2])
+        elif output[0] == "adaptive":
+            y = adaptive_pool(y, output[1], mode=output[2])
+        return y.reshape(y.shape[0], -1)
+
+    # --------------------------------------------------------- reporting
+    def describe(self):
+        """A table of the fitted layers: output shape, kernel source,
+        parameter count, and the feature dimension.
+
+        Returns
+        -------
+        text : str
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from featurelab.layers import ConvLayer
+        >>> from featurelab.network import FeatureNetwork
+        >>> X = load_digits().data
+        >>> net = FeatureNetwork([ConvLayer(8, 3)], input_shape=(1, 8, 8),
+        ...                      random_state=0).fit(X)
+        >>> print(net.describe())
+        layer  type       source   output shape  params
+        input                      (1, 8, 8)
+        0      ConvLayer  random   (8, 6, 6)     72
+        output region 2x2 sum      (8, 2, 2)
+        features: 32
+        """
+        check_is_fitted(self)
+        rows = [("layer", "type", "source", "output shape", "params"),
+                ("input", "", "", str(self.shapes_[0]), "")]
+        for i, (layer, shape) in enumerate(zip(self.layers_, self.shapes_[1:])):
+            rows.append((str(i), type(layer).__name__, layer._describe_source(),
+                         str(shape), str(layer.n_params_)))
+        out = self._output_params
+        last = self.shapes_[-1]
+        if out[0] == "flatten":
+            rows.append(("output flatten", "", "", str(last), ""))
+        else:
+            grid = "x".join(map(str, out[1]))
+            rows.append((f"output {out[0]} {grid} {out[2]}", "", "",
+                         str((last[0],) + out[1]), ""))
+        widths = [max(len(r[c]) for r in rows if not r[0].startswith("output"))
+                  for c in range(5)]
+        lines = []
+        for r in rows:
+            if r[0].startswith("output"):
+                lines.append(f"{r[0]:<{sum(widths[:3]) + 4}}{r[3]}".rstrip())
+            else:
+                lines.append("  ".join(f"{v:<{w}}" for v, w in zip(r, widths)).rstrip())
+        lines.append(f"features: {self.n_features_out_}")
+        return "\n".join(lines)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.non_deterministic = False
+        return tags
