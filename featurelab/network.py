@@ -11,7 +11,12 @@ import math
 import time
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    clone,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -43,7 +48,13 @@ def _check_output(output, n_spatial):
     )
 
 
-class FeatureNetwork(TransformerMixin, BaseEstimator):
+def _conv_budget(budget):
+    """The share of a chunk's budget given to the im2col columns of one
+    convolution (the rest holds the feature maps)."""
+    return max(budget // 8, 1)
+
+
+class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """A feature network: layers pretrained greedily, as one transformer.
 
     Parameters
@@ -73,7 +84,9 @@ class FeatureNetwork(TransformerMixin, BaseEstimator):
         Budget for the working arrays: ``fit`` pretrains on a random subset
         of at most as many samples as fit in half of it, ``transform`` runs
         in chunks of samples sized to fit it (besides ``X`` and the
-        returned features).
+        returned features).  The patches a layer samples in ``fit``
+        (``n_patches x C x prod(size)`` values) do not grow with the number
+        of samples and are not counted.
     batch_size : int, optional
         Fixed number of samples per chunk, instead of sizing chunks from
         ``max_memory``.
@@ -183,10 +196,11 @@ class FeatureNetwork(TransformerMixin, BaseEstimator):
         name = check_option(self.backend, BACKENDS, "backend")
         return get_backend() if name == "auto" else name
 
-    def _chunk(self, per_sample):
+    def _chunk(self, per_sample, budget):
+        """Samples per chunk: ``batch_size``, or as many as fit ``budget``."""
         if self.batch_size is not None:
             return check_int(self.batch_size, "batch_size", minimum=1)
-        return max(1, parse_memory(self.max_memory) // max(per_sample, 1))
+        return max(1, budget // max(per_sample, 1))
 
     def _progress(self, iterable, **kw):
         if not self.verbose:
@@ -212,6 +226,7 @@ class FeatureNetwork(TransformerMixin, BaseEstimator):
         layers = self._check_layers()
         backend = self._backend()
         budget = parse_memory(self.max_memory)
+        self._chunk(1, 1)  # validates batch_size
         batch = to_batch(self, X, reset=True)
         n_spatial = batch.ndim - 2
         output = _check_output(self.output, n_spatial)
@@ -232,15 +247,16 @@ class FeatureNetwork(TransformerMixin, BaseEstimator):
         self.shapes_ = shapes
         self._output_params = output
         self.n_features_out_ = self._n_out(shapes[-1], output)
-        # pretrain on a subset whose maps fit in half of the budget
+        # pretrain on a subset whose stored maps (the input of a layer and
+        # its output) fit in half of the budget; the other half is the
+        # working space of the chunked transforms between layers
         itemsize = 4
         last_data = max((i for i, layer in enumerate(self.layers_) if layer._needs_data()),
                         default=-1)
-        per_sample = max(itemsize * (math.prod(shapes[i]) + math.prod(shapes[i + 1]))
-                         + self.layers_[i]._work_bytes(shapes[i], itemsize)
-                         for i in range(len(self.layers_)))
+        stored = max(itemsize * (math.prod(shapes[i]) + math.prod(shapes[i + 1]))
+                     for i in range(last_data + 1)) if last_data >= 0 else 1
         n = batch.shape[0]
-        n_fit = min(n, max(1, (budget // 2) // per_sample)) if last_data >= 0 else 1
+        n_fit = min(n, max(1, (budget // 2) // stored)) if last_data >= 0 else 1
         index = (np.arange(n) if n_fit == n
                  else np.sort(rng.choice(n, n_fit, replace=False)))
         self.n_fit_samples_ = n_fit
@@ -251,10 +267,10 @@ class FeatureNetwork(TransformerMixin, BaseEstimator):
             layer.fit(current)
             if i < last_data:
                 current = self._apply(current, self.layers_[i:i + 1], shapes[i:i + 2],
-                                      budget)
+                                      budget // 2)
             elif i + 1 < len(self.layers_):
                 # later layers learn nothing: fix their shapes on one sample
-                current = layer._transform(current[:1], budget)
+                current = layer._transform(current[:1], _conv_budget(budget))
         self.backend_ = backend
         self.fit_time_ = time.perf_counter() - start
         return self
@@ -278,16 +294,17 @@ class FeatureNetwork(TransformerMixin, BaseEstimator):
 
     def _apply(self, x, layers, shapes, budget):
         """Push ``x`` (on the backend) through ``layers`` chunk by chunk into
-        one preallocated array."""
+        one preallocated array, with ``budget`` bytes of working space."""
         out = None
         per = max(layer._work_bytes(s, 4) for layer, s in zip(layers, shapes))
-        chunk = self._chunk(per)
+        chunk = self._chunk(per, budget - _conv_budget(budget))
         for start in range(0, x.shape[0], chunk):
             y = x[start:start + chunk]
             for layer in layers:
-                y = layer._transform(y, budget)
+                y = layer._transform(y, _conv_budget(budget))
             if out is None:
-                out = get_namespace(y).empty((x.shape[0],) + tuple(y.shape[1:]), dtype=y.dtype)
+                out = get_namespace(y).empty((x.shape[0],) + tuple(y.shape[1:]),
+                                             dtype=y.dtype)
             out[start:start + y.shape[0]] = y
         return out
 
@@ -309,14 +326,14 @@ class FeatureNetwork(TransformerMixin, BaseEstimator):
         budget = parse_memory(self.max_memory)
         per = max(layer._work_bytes(s, 4) for layer, s in zip(self.layers_, self.shapes_))
         per += 4 * self.n_features_out_
-        chunk = self._chunk(per)
+        chunk = self._chunk(per, budget - _conv_budget(budget))
         out = np.empty((batch.shape[0], self.n_features_out_), dtype=np.float32)
         starts = range(0, batch.shape[0], chunk)
         for start in self._progress(starts, desc="transform", total=len(starts)):
             y = asarray(batch[start:start + chunk], backend=self.backend_,
                         dtype=np.float32)
             for layer in self.layers_:
-                y = layer._transform(y, budget)
+                y = layer._transform(y, _conv_budget(budget))
             out[start:start + y.shape[0]] = to_numpy(self._pool_output(y))
         return out
 
@@ -376,6 +393,10 @@ class FeatureNetwork(TransformerMixin, BaseEstimator):
                 lines.append("  ".join(f"{v:<{w}}" for v, w in zip(r, widths)).rstrip())
         lines.append(f"features: {self.n_features_out_}")
         return "\n".join(lines)
+
+    @property
+    def _n_features_out(self):
+        return self.n_features_out_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
