@@ -35,11 +35,27 @@ def test_notebooks_are_committed_without_outputs():
                 assert cell["execution_count"] is None
 
 
-def test_readme_python_example_runs():
+def _readme_examples():
     readme = (ROOT / "README.md").read_text()
-    (example,) = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    return re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+
+
+def test_readme_has_two_python_examples():
+    assert len(_readme_examples()) == 2
+
+
+def test_readme_ops_example_runs():
     namespace = {}
-    exec(compile(example, "README.md", "exec"), namespace)
+    exec(compile(_readme_examples()[0], "README.md", "exec"), namespace)
     assert namespace["maps"].shape == (10, 64, 32, 32)
     assert namespace["pooled"].shape == (10, 64, 16, 16)
     assert namespace["features"].shape == (10, 256)
+
+
+def test_readme_network_example_runs(capsys):
+    namespace = {}
+    exec(compile(_readme_examples()[1], "README.md", "exec"), namespace)
+    result = namespace["result"]
+    assert result.n_splits == 5 and result.n_features == 64 * 4
+    assert result.accuracy > 0.97
+    assert "accuracy" in capsys.readouterr().out
