@@ -27,7 +27,7 @@ from ._validation import (
     check_spatial,
     resolve_padding,
 )
-from .backend import asarray, get_namespace, parse_memory
+from .backend import asarray, get_namespace, is_cupy_array, parse_memory
 from .kernels import edge_kernels, gabor_bank, random_kernels
 from .kernels._learned import _patch_stats, cluster_patches, pca_components
 from .kernels._random import _normalize_rows
@@ -84,6 +84,12 @@ def _check_pool(pool, n_spatial):
     size = as_tuple(size, n_spatial, "pool size")
     stride = size if stride is None else as_tuple(stride, n_spatial, "pool stride")
     padding = as_tuple(padding, n_spatial, "pool padding", minimum=0)
+    if any(p >= k for p, k in zip(padding, size)):
+        raise ValueError(
+            f"pool padding must be smaller than the pool size on every axis (each "
+            f"window must hold an input value), got padding={padding} for "
+            f"size={size}."
+        )
     return mode, size, stride, padding
 
 
@@ -102,13 +108,23 @@ class _Layer(TransformerMixin, BaseEstimator):
     """Common input checks and shape bookkeeping."""
 
     def _check_fit_input(self, X):
-        X = _check_batch(X)
-        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
-        return X
+        """Check ``X`` and forget any previous fit (a fit that fails on a
+        parameter leaves the layer unfitted)."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
+        return _check_batch(X)
 
     def _check_transform_input(self, X):
         check_is_fitted(self)
         X = _check_batch(X)
+        fitted_on = getattr(self, "kernels_", None)
+        if fitted_on is not None and is_cupy_array(X) != is_cupy_array(fitted_on):
+            names = {True: "CuPy", False: "NumPy"}
+            raise TypeError(
+                f"X is a {names[is_cupy_array(X)]} array but {type(self).__name__} "
+                f"was fitted on {names[is_cupy_array(fitted_on)]} arrays; move X "
+                "with featurelab.backend.asarray."
+            )
         if tuple(X.shape[1:]) != self.input_shape_:
             raise ValueError(
                 f"X has samples of shape {tuple(X.shape[1:])}, but "
@@ -336,7 +352,7 @@ class ConvLayer(_Layer):
                 f"got size={size} with {input_shape[0]} channel(s)."
             )
         pool = _check_pool(self.pool, n_spatial)
-        kernel_params = self.kernel_params or {}
+        kernel_params = {} if self.kernel_params is None else self.kernel_params
         if not isinstance(kernel_params, dict):
             raise TypeError(f"kernel_params must be a dict or None, got "
                             f"{type(kernel_params).__name__}.")
@@ -369,6 +385,13 @@ class ConvLayer(_Layer):
                 )
             return n
         if source == "edges":
+            if n is not None and "directions" in kp:
+                raise ValueError(
+                    f"n_kernels for kernels='edges' sets that many evenly spread "
+                    f"directions; leave n_kernels=None to use kernel_params"
+                    f"['directions'], got n_kernels={n} and directions="
+                    f"{kp['directions']!r}."
+                )
             return len(kp.get("directions", (0, 45, 90, 135))) if n is None else n
         return 64 if n is None else n
 
@@ -412,21 +435,22 @@ class ConvLayer(_Layer):
         """
         X = self._check_fit_input(X)
         xp = get_namespace(X)
-        params = self._check_params(self.input_shape_)
+        input_shape = tuple(int(s) for s in X.shape[1:])
+        params = self._check_params(input_shape)
         n_kernels = self._n_out_kernels(params)
-        self.output_shape_ = self.output_shape(self.input_shape_)
+        output_shape = self.output_shape(input_shape)
         rng = check_random_state(self.random_state)
         size, source, kp = params["size"], params["source"], params["kernel_params"]
-        n_channels = self.input_shape_[0]
+        n_channels = input_shape[0]
         dim = n_channels * math.prod(size)
         patches = None
         if self._needs_data():
             n_patches = check_int(self.n_patches, "n_patches", minimum=1)
             extents = tuple(d * (k - 1) + 1 for d, k in zip(params["dilation"], size))
-            if any(e > n for e, n in zip(extents, self.input_shape_[1:])):
+            if any(e > n for e, n in zip(extents, input_shape[1:])):
                 raise ValueError(
                     f"size: patches of dilated size {extents} do not fit in "
-                    f"samples of spatial shape {self.input_shape_[1:]}; "
+                    f"samples of spatial shape {input_shape[1:]}; "
                     "learned kernels and patch preprocessing sample patches "
                     "from the unpadded input."
                 )
@@ -435,28 +459,36 @@ class ConvLayer(_Layer):
                 patches = patches[(slice(None), slice(None))
                                   + tuple(slice(None, None, d) for d in params["dilation"])]
             patches = patches.reshape(n_patches, dim)
-        self.norm_epsilon_ = None
+        norm_epsilon = None
         if params["patch_norm"]:
             rel = check_positive(self.norm_epsilon, "norm_epsilon")
-            self.norm_epsilon_ = max(rel * float(patches.var(axis=1, ddof=1).mean()),
+            norm_epsilon = max(rel * float(patches.var(axis=1, ddof=1).mean()),
                                      np.finfo(np.float32).tiny)
-            patches = normalize_patches(patches, epsilon=self.norm_epsilon_)
-        self.whitener_ = None
+            patches = normalize_patches(patches, epsilon=norm_epsilon)
+        whitener = None
         if params["whiten"]:
             rel = check_positive(self.whiten_epsilon, "whiten_epsilon")
             scale = max(float(patches.var(axis=0).mean()), np.finfo(np.float32).tiny)
-            self.whitener_ = ZCAWhitener(epsilon=rel * scale).fit(patches)
-            patches = self.whitener_.transform(patches)
-        bank = self._make_bank(xp, source, n_kernels, n_channels, size, patches, kp, rng)
+            whitener = ZCAWhitener(epsilon=rel * scale).fit(patches)
+            patches = whitener.transform(patches)
+        try:
+            bank = self._make_bank(xp, source, n_kernels, n_channels, size, patches,
+                                   kp, rng)
+        except TypeError as exc:
+            if "unexpected keyword argument" not in str(exc):
+                raise
+            raise TypeError(f"kernel_params: {exc} (kernels={source!r}).") from exc
         dtype = X.dtype
-        self.bank_ = bank.astype(dtype)
-        if self.whitener_ is not None:
-            folded = self.bank_ @ self.whitener_.whitening_.astype(dtype)
-            self.offsets_ = -(folded @ self.whitener_.mean_.astype(dtype))
+        bank = bank.astype(dtype)
+        if whitener is not None:
+            folded = bank @ whitener.whitening_.astype(dtype)
+            offsets = -(folded @ whitener.mean_.astype(dtype))
         else:
-            folded = self.bank_
-            self.offsets_ = xp.zeros(n_kernels, dtype=dtype)
+            folded, offsets = bank, xp.zeros(n_kernels, dtype=dtype)
+        self.input_shape_, self.output_shape_ = input_shape, output_shape
+        self.norm_epsilon_, self.whitener_, self.bank_ = norm_epsilon, whitener, bank
         self.kernels_ = folded.reshape((n_kernels, n_channels) + tuple(size))
+        self.offsets_ = offsets
         return self
 
     def _make_bank(self, xp, source, n_kernels, n_channels, size, patches, kp, rng):
@@ -525,20 +557,35 @@ class ConvLayer(_Layer):
     def _transform(self, x, budget):
         xp = get_namespace(x)
         params = self._check_params(self.input_shape_)
+        out_dtype = x.dtype
+        pads = params["pads"]
+        if (params["nonlin"] == "triangle" and not params["patch_norm"]
+                and x.dtype == xp.float32):
+            # ||w||^2 - 2 w.c + ||c||^2 cancels badly in float32 when the
+            # receptive fields share a large offset: compute in float64, as
+            # scikit-learn's euclidean_distances does for float32 input
+            x = x.astype(xp.float64)
         dtype = x.dtype
         kernels = self.kernels_.astype(dtype, copy=False)
         offsets = self.offsets_.astype(dtype, copy=False)
         shape = (1, -1) + (1,) * params["n_spatial"]
-
-        def conv(inp, bank, bias=None):
-            return _conv(xp, inp, bank, params["stride"], params["pads"],
-                         params["dilation"], bias, False, 1, budget)
-
         stats = None
         if params["patch_norm"]:
-            # remove each sample's mean first: normalised patches ignore it,
-            # and the patch sums below then cancel far less in float32
+            if any(a or b for a, b in pads):
+                # zero-pad first, so that removing the sample mean below
+                # shifts the padding too (a normalised receptive field then
+                # still sees zeros beyond the border)
+                x = _zero_pad(xp, x, pads)
+                pads = ((0, 0),) * params["n_spatial"]
+            # remove each sample's mean: normalised patches ignore it, and
+            # the patch sums below then cancel far less in float32
             x = x - x.mean(axis=tuple(range(1, x.ndim)), keepdims=True)
+
+        def conv(inp, bank, bias=None):
+            return _conv(xp, inp, bank, params["stride"], pads,
+                         params["dilation"], bias, False, 1, budget)
+
+        if params["patch_norm"]:
             stats = _patch_stats(xp, conv, x, params["size"], self.norm_epsilon_)
 
         def dots(bank, bank_offsets):
@@ -563,7 +610,7 @@ class ConvLayer(_Layer):
                                               padding=padding)
         if self.normalize == "lcn":
             resp = local_contrast_normalize(resp)
-        return resp
+        return resp.astype(out_dtype, copy=False)
 
     def _triangle(self, xp, x, resp, dots, stats, conv, shape):
         dtype = x.dtype
@@ -609,6 +656,15 @@ class ConvLayer(_Layer):
             extra += 2 * n_k
         return itemsize * (math.prod(input_shape) * 2 + (2 * n_k + extra) * maps
                            + 2 * math.prod(self.output_shape(input_shape)))
+
+
+def _zero_pad(xp, x, pads):
+    """``x`` with zeros added around its spatial axes (``pads`` per axis)."""
+    shape = x.shape[:2] + tuple(n + a + b for n, (a, b) in zip(x.shape[2:], pads))
+    out = xp.zeros(shape, dtype=x.dtype)
+    out[(slice(None), slice(None)) + tuple(slice(a, a + n) for n, (a, _)
+                                           in zip(x.shape[2:], pads))] = x
+    return out
 
 
 class PoolLayer(_Layer):
@@ -662,7 +718,9 @@ class PoolLayer(_Layer):
         self : PoolLayer
         """
         X = self._check_fit_input(X)
-        self.output_shape_ = self.output_shape(self.input_shape_)
+        input_shape = tuple(int(s) for s in X.shape[1:])
+        self.output_shape_ = self.output_shape(input_shape)
+        self.input_shape_ = input_shape
         return self
 
     def transform(self, X):
@@ -736,6 +794,7 @@ class FunctionLayer(_Layer):
         """
         X = self._check_fit_input(X)
         self.output_shape_ = tuple(self._apply(X[:1]).shape[1:])
+        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
         return self
 
     def transform(self, X):
