@@ -667,7 +667,35 @@ def _zero_pad(xp, x, pads):
     return out
 
 
-class PoolLayer(_Layer):
+class _StatelessLayer(_Layer):
+    """A layer with nothing to learn: ``fit`` records the shapes."""
+
+    def _fitted_output_shape(self, X):
+        return self.output_shape(X.shape[1:])
+
+    def fit(self, X, y=None):
+        """Check ``X`` and the parameters; record the shapes (nothing to learn).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, C, *spatial)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = self._check_fit_input(X)
+        self.output_shape_ = self._fitted_output_shape(X)
+        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
+        return self
+
+    def transform(self, X):
+        """Apply the layer to ``X`` of shape ``(n_samples, *input_shape_)``."""
+        return self._transform(self._check_transform_input(X), None)
+
+
+class PoolLayer(_StatelessLayer):
     """Pooling stage: :func:`featurelab.ops.pool2d` (or ``pool1d``).
 
     Parameters
@@ -705,28 +733,6 @@ class PoolLayer(_Layer):
         return (input_shape[0],) + _pool_shape(input_shape[1:], size, stride, padding,
                                                "size")
 
-    def fit(self, X, y=None):
-        """Check ``X`` and the parameters (nothing to learn).
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, C, *spatial)
-        y : ignored
-
-        Returns
-        -------
-        self : PoolLayer
-        """
-        X = self._check_fit_input(X)
-        input_shape = tuple(int(s) for s in X.shape[1:])
-        self.output_shape_ = self.output_shape(input_shape)
-        self.input_shape_ = input_shape
-        return self
-
-    def transform(self, X):
-        """Pool ``X``; returns ``(n_samples, C, *pooled)``."""
-        return self._transform(self._check_transform_input(X), None)
-
     def _transform(self, x, budget):
         mode, size, stride, padding = self._params(x.ndim - 2)
         return _POOL[x.ndim - 2](x, size, stride=stride, mode=mode, padding=padding)
@@ -735,7 +741,7 @@ class PoolLayer(_Layer):
         return f"{self.mode} pool"
 
 
-class FunctionLayer(_Layer):
+class FunctionLayer(_StatelessLayer):
     """Escape hatch: a stage that applies ``func(X, **kw_args)``.
 
     ``func`` maps a batch ``(n_samples, C, *spatial)`` to a batch
@@ -780,26 +786,8 @@ class FunctionLayer(_Layer):
         """Shape of one output sample (found by running ``func`` on zeros)."""
         return tuple(self._apply(np.zeros((1,) + tuple(input_shape), np.float32)).shape[1:])
 
-    def fit(self, X, y=None):
-        """Record the input and output shapes (nothing to learn).
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, C, *spatial)
-        y : ignored
-
-        Returns
-        -------
-        self : FunctionLayer
-        """
-        X = self._check_fit_input(X)
-        self.output_shape_ = tuple(self._apply(X[:1]).shape[1:])
-        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
-        return self
-
-    def transform(self, X):
-        """Apply ``func`` to ``X``."""
-        return self._transform(self._check_transform_input(X), None)
+    def _fitted_output_shape(self, X):
+        return tuple(self._apply(X[:1]).shape[1:])
 
     def _transform(self, x, budget):
         return self._apply(x)
