@@ -67,8 +67,10 @@ def to_batch(estimator, X, *, reset, fitted_on=None):
 
     ``X`` is either an N-d batch ``(n_samples, C, L)`` / ``(n_samples, C, H,
     W)``, or 2-D with ``estimator.input_shape`` giving ``(C, L)`` or ``(C, H,
-    W)``.  With neither, each row is a one-channel signal ``(1,
-    n_features)``.  ``fit`` (``reset=True``) stores ``input_shape_``.
+    W)``.  A 3-D ``X`` is ``(n_samples, C, L)``, unless ``input_shape`` is
+    ``(1, H, W)``: then it is ``(n_samples, H, W)``, one-channel images.
+    With neither, each row is a one-channel signal ``(1, n_features)``.
+    ``fit`` (``reset=True``) stores ``input_shape_``.
     """
     shape = getattr(X, "shape", None)
     nd_shape = None
@@ -86,13 +88,17 @@ def to_batch(estimator, X, *, reset, fitted_on=None):
                     f"height, width) with prod(input_shape) == n_features "
                     f"({X.shape[1]}), got input_shape={estimator.input_shape!r}."
                 )
+            if nd_shape is not None and (1,) + nd_shape == requested:
+                nd_shape = requested  # (n_samples, H, W) of one-channel images
             if nd_shape is not None and nd_shape != requested:
                 raise ValueError(
                     f"input_shape={requested} disagrees with the shape of X, "
                     f"{(X.shape[0],) + nd_shape}."
                 )
         estimator.input_shape_ = requested or nd_shape or (1, X.shape[1])
-    elif nd_shape is not None and nd_shape != estimator.input_shape_:
+    elif nd_shape is not None and (1,) + nd_shape == estimator.input_shape_:
+        nd_shape = estimator.input_shape_
+    if not reset and nd_shape is not None and nd_shape != estimator.input_shape_:
         raise ValueError(
             f"X has samples of shape {nd_shape}, but {type(estimator).__name__} "
             f"was fitted on samples of shape {estimator.input_shape_}."

@@ -75,7 +75,9 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     input_shape : tuple of int, optional
         ``(C, H, W)`` or ``(C, L)`` of one sample, for 2-D ``X`` of shape
         ``(n_samples, n_features)``; inferred from an N-d ``X``; default
-        ``(1, n_features)`` (each row a 1-D signal).
+        ``(1, n_features)`` (each row a 1-D signal).  A 3-D ``X`` is
+        ``(n_samples, C, L)``, or ``(n_samples, H, W)`` with
+        ``input_shape=(1, H, W)``.
     backend : {'auto', 'numpy', 'cupy'}, default='auto'
         Where the layers compute (``'auto'``: see
         :func:`featurelab.backend.get_backend`).  ``X`` may live on either;
@@ -216,6 +218,8 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Parameters
         ----------
         X : array of shape (n_samples, n_features) or (n_samples, C, *spatial)
+            NumPy or CuPy; or ``(n_samples, H, W)`` with ``input_shape=(1, H,
+            W)``.
         y : ignored
 
         Returns

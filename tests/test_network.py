@@ -82,9 +82,13 @@ def test_input_layouts_agree(digits):
     batch4 = X.reshape(-1, 1, 8, 8)
     a = _net().fit(X).transform(X)
     b = _net(input_shape=None).fit(batch4).transform(batch4)
-    c = _net(input_shape=None).fit(batch4[:, 0]).transform(batch4[:, 0])  # (N, H, W)?
+    # (N, H, W) is one-channel images when input_shape says so ...
+    c = _net(input_shape=(1, 8, 8)).fit(batch4[:, 0]).transform(batch4[:, 0])
     np.testing.assert_array_equal(a, b)
-    assert c.shape[0] == len(X)
+    np.testing.assert_array_equal(a, c)
+    # ... and (N, C, L) signals otherwise
+    signals = _net(input_shape=None, layers=[ConvLayer(4, 3)]).fit(batch4[:, 0])
+    assert signals.input_shape_ == (8, 8) and signals.shapes_[1] == (4, 6)
 
 
 def test_1d_signals_and_default_input_shape():
