@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
@@ -499,3 +499,25 @@ def test_bad_transformers(digits, transformer, error, match):
 def test_bad_data(X, y, match):
     with pytest.raises(ValueError, match=match):
         evaluate(FunctionTransformer(), X, y, cv=2)
+
+
+def test_feature_network_is_pretrained_on_training_folds_only(digits):
+    """A FeatureNetwork whose k-means layer memorises its fit data: the
+    per-fold networks evaluate() builds must equal networks fitted by hand on
+    the training folds alone (same clone, same seed)."""
+    from featurelab import ConvLayer, FeatureNetwork
+
+    X, y = digits
+    X, y = X[:240], y[:240]
+    net = FeatureNetwork([ConvLayer(8, 3, kernels="kmeans", n_patches=200)],
+                         input_shape=(1, 8, 8), random_state=0)
+    result = evaluate(net, X, y, head="ridge", cv=3, random_state=0)
+    expected = []
+    for train, test in StratifiedKFold(3, shuffle=True, random_state=0).split(X, y):
+        fitted = clone(net).fit(X[train])
+        scaler = StandardScaler().fit(fitted.transform(X[train]))
+        head = RidgeClassifierCV(alphas=np.logspace(-3, 3, 7)).fit(
+            scaler.transform(fitted.transform(X[train])), y[train])
+        expected.append(head.score(scaler.transform(fitted.transform(X[test])), y[test]))
+    np.testing.assert_allclose(result.scores, expected)
+    assert result.n_features == 8 * 4
