@@ -234,12 +234,18 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         batch = to_batch(self, X, reset=True)
         n_spatial = batch.ndim - 2
         output = _check_output(self.output, n_spatial)
+        # one draw for the fit subset, then one per layer in order (drawn
+        # even when a layer has its own seed): layer i's seed depends only on
+        # random_state and i, so networks that share their first layers fit
+        # them identically whatever their depth
         rng = check_random_state(self.random_state)
+        subset_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
         self.layers_ = []
         for layer in layers:
             layer = clone(layer)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
             if "random_state" in layer.get_params(deep=False) and layer.random_state is None:
-                layer.set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))
+                layer.set_params(random_state=seed)
             self.layers_.append(layer)
         # shapes (validates every layer's parameters before any work)
         shapes = [tuple(batch.shape[1:])]
@@ -262,7 +268,7 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n = batch.shape[0]
         n_fit = min(n, max(1, (budget // 2) // stored)) if last_data >= 0 else 1
         index = (np.arange(n) if n_fit == n
-                 else np.sort(rng.choice(n, n_fit, replace=False)))
+                 else np.sort(subset_rng.choice(n, n_fit, replace=False)))
         self.n_fit_samples_ = n_fit
         current = asarray(batch[index], backend=backend, dtype=np.float32)
         for i in self._progress(range(len(self.layers_)), desc="fit layers",

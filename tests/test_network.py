@@ -335,3 +335,11 @@ def test_progress_bar_writes_to_stderr_only(digits):
     with contextlib.redirect_stdout(out):
         _net(verbose=True).fit(X).transform(X)
     assert out.getvalue() == ""
+
+
+def test_shared_first_layers_are_fitted_identically_whatever_the_depth(digits):
+    X, _ = digits
+    first = ConvLayer(6, 3, kernels="kmeans", n_patches=300, padding="same")
+    shallow = _net(layers=[first], random_state=5).fit(X)
+    deep = _net(layers=[first, ConvLayer(4, 3), PoolLayer(2)], random_state=5).fit(X)
+    np.testing.assert_array_equal(shallow.layers_[0].kernels_, deep.layers_[0].kernels_)
