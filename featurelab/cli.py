@@ -1,12 +1,14 @@
-"""Command-line interface: ``featurelab info``.
+"""Command-line interface: ``featurelab screen`` and ``featurelab info``.
 
-Later commands (``screen``, ``bench``) register themselves the same way: one
-function that fills a subparser and one that runs it.
+Every command is one function that fills a subparser and one that runs it.
+Errors in what the user gave (a bad spec, a missing file) end with a
+one-line message on stderr and exit status 2, without a traceback.
 """
 
 import argparse
 import platform
 import sys
+import time
 
 from . import __version__
 from .backend import _import_cupy, cupy_available, get_backend
@@ -75,6 +77,47 @@ def _run_info(args):
     return 0
 
 
+def _ranked_table(table, top=None):
+    """The finished configurations, best first, as aligned text."""
+    ok = table[table["status"] == "ok"].sort_values(
+        ["accuracy", "fit_time"], ascending=[False, True])
+    if top is not None:
+        ok = ok.head(top)
+    lines = [(f"{'rank':>4}  {'architecture':<22} {'kernels':<9} {'head':<10} "
+             f"{'seed':>4}  {'accuracy':>15}  {'features':>8}  {'params':>8}  "
+             f"{'fit s':>6}")]
+    for rank, row in enumerate(ok.itertuples(), 1):
+        lines.append(
+            f"{rank:>4}  {row.architecture:<22} {row.kernels:<9} {row.head:<10} "
+            f"{row.seed:>4}  {100 * row.accuracy:>7.2f} ± {100 * row.accuracy_std:>5.2f}"
+            f"  {int(row.n_features):>8}  {int(row.n_params):>8}  {row.fit_time:>6.2f}"
+        )
+    failed = table[table["status"] == "failed"]
+    for row in failed.itertuples():
+        lines.append(f"failed: {row.architecture} / {row.kernels} / {row.head} / "
+                     f"seed {row.seed}: {row.error}")
+    return "\n".join(lines)
+
+
+def _run_screen(args):
+    from .screen import screen
+    from .spec import default_spec, load_spec
+
+    spec = load_spec(args.spec) if args.spec else default_spec(quick=args.quick)
+    if args.dataset is not None:
+        spec = load_spec({**spec.to_dict(), "data": {
+            **spec.to_dict()["data"], "dataset": args.dataset}})
+    start = time.perf_counter()
+    table = screen(spec, results=args.results, n_jobs=args.n_jobs,
+                   scheduler=args.scheduler, verbose=not args.quiet)
+    elapsed = time.perf_counter() - start
+    print(_ranked_table(table, top=args.top))
+    n_ok = int((table["status"] == "ok").sum())
+    print(f"\n{n_ok} of {len(table)} configurations scored on {spec.dataset} in "
+          f"{elapsed:.1f} s; results in {args.results}")
+    return 0
+
+
 def build_parser():
     """Return the ``featurelab`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -85,6 +128,26 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     info = commands.add_parser("info", help="print versions, backend, BLAS and device")
     info.set_defaults(run=_run_info)
+    scr = commands.add_parser(
+        "screen", help="rank architectures by last-layer accuracy",
+        description="Score every configuration of a screen (architecture x kernel "
+                    "source x head x seed) and print them ranked. Without SPEC, "
+                    "runs the built-in screen on scikit-learn digits.")
+    scr.add_argument("spec", nargs="?", help="screen specification (TOML file)")
+    scr.add_argument("--dataset", help="override the spec's dataset: digits, mnist1d "
+                                       "or a .npz file with arrays X and y")
+    scr.add_argument("--results", default="screen.jsonl",
+                     help="JSON-lines results file; finished configurations in it "
+                          "are skipped (default: screen.jsonl)")
+    scr.add_argument("--n-jobs", type=int, default=1,
+                     help="configurations run in parallel (-1: one per core)")
+    scr.add_argument("--scheduler", help="Dask scheduler address tcp://host:port, or "
+                                         "'local'")
+    scr.add_argument("--quick", action="store_true",
+                     help="a small built-in screen (a few seconds)")
+    scr.add_argument("--top", type=int, default=None, help="print only the best N")
+    scr.add_argument("--quiet", action="store_true", help="no progress bar")
+    scr.set_defaults(run=_run_screen)
     return parser
 
 
@@ -102,7 +165,11 @@ def main(argv=None):
     if getattr(args, "run", None) is None:
         parser.print_help()
         return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+        print(f"featurelab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

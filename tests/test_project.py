@@ -15,7 +15,7 @@ def _readme_commands():
 def test_readme_has_exactly_two_setup_commands():
     commands = _readme_commands()
     assert len(commands) == 2
-    assert "featurelab" in commands[0] and "pip install" in commands[0]
+    assert commands[0].endswith("&& featurelab screen") and "pip install" in commands[0]
     assert "pytest" in commands[1] and ".[test]" in commands[1]
 
 
