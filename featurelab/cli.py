@@ -1,4 +1,4 @@
-"""Command-line interface: ``featurelab screen`` and ``featurelab info``.
+"""Command-line interface: ``featurelab screen``, ``report``, ``bench``, ``info``.
 
 Every command is one function that fills a subparser and one that runs it.
 Errors in what the user gave (a bad spec, a missing file) end with a
@@ -6,14 +6,25 @@ one-line message on stderr and exit status 2, without a traceback.
 """
 
 import argparse
+import importlib.util
 import platform
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from . import __version__
 from .backend import _import_cupy, cupy_available, get_backend
 
-__all__ = ["main", "system_info"]
+__all__ = ["BENCHMARKS", "BENCHMARKS_DIR", "main", "system_info"]
+
+#: Where ``featurelab bench`` looks for the benchmark scripts: ``benchmarks/``
+#: of the source checkout that holds the package (not installed with it).
+BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+#: The scripts ``featurelab bench`` runs, in order.
+BENCHMARKS = ("bench_ops.py", "bench_kmeans.py", "bench_accuracy.py")
+#: Scripts that need PyTorch (their reference implementation).
+_NEEDS_TORCH = ("bench_ops.py",)
 
 
 def _blas_info():
@@ -77,30 +88,36 @@ def _run_info(args):
     return 0
 
 
-def _ranked_table(table, top=None):
-    """The finished configurations, best first, as aligned text."""
-    ok = table[table["status"] == "ok"].sort_values(
-        ["accuracy", "fit_time"], ascending=[False, True])
-    if top is not None:
-        ok = ok.head(top)
-    lines = [(f"{'rank':>4}  {'architecture':<22} {'kernels':<9} {'head':<10} "
-             f"{'seed':>4}  {'accuracy':>15}  {'features':>8}  {'params':>8}  "
-             f"{'fit s':>6}")]
-    for rank, row in enumerate(ok.itertuples(), 1):
-        lines.append(
-            f"{rank:>4}  {row.architecture:<22} {row.kernels:<9} {row.head:<10} "
-            f"{row.seed:>4}  {100 * row.accuracy:>7.2f} ± {100 * row.accuracy_std:>5.2f}"
-            f"  {int(row.n_features):>8}  {int(row.n_params):>8}  {row.fit_time:>6.2f}"
-        )
-    failed = table[table["status"] == "failed"]
-    for row in failed.itertuples():
+def _ranked_table(summary, top=None):
+    """The finished configurations, best first, then the failed ones, as text."""
+    from .report import format_table
+
+    lines = [format_table(summary.table, top=top)]
+    for row in summary.failed.itertuples():
         lines.append(f"failed: {row.architecture} / {row.kernels} / {row.head} / "
                      f"seed {row.seed}: {row.error}")
     return "\n".join(lines)
 
 
+def _plots_directory(results, plots):
+    """``plots``, or ``<results stem>_plots`` next to the results file."""
+    if plots is not None:
+        return Path(plots)
+    results = Path(results)
+    return results.with_name(f"{results.stem}_plots")
+
+
+def _print_plots(paths, directory):
+    if paths:
+        print(f"plots written to {directory}: " + ", ".join(p.name for p in paths))
+    else:
+        print("no plots written (no configuration scored)")
+
+
 def _run_screen(args):
-    from .screen import screen
+    from .plot import save_report_plots
+    from .report import summarize
+    from .screen import load_screen_data, screen
     from .spec import default_spec, load_spec
 
     spec = load_spec(args.spec) if args.spec else default_spec(quick=args.quick)
@@ -111,11 +128,87 @@ def _run_screen(args):
     table = screen(spec, results=args.results, n_jobs=args.n_jobs,
                    scheduler=args.scheduler, verbose=not args.quiet)
     elapsed = time.perf_counter() - start
-    print(_ranked_table(table, top=args.top))
+    summary = summarize(table)
+    print(_ranked_table(summary, top=args.top))
     n_ok = int((table["status"] == "ok").sum())
     print(f"\n{n_ok} of {len(table)} configurations scored on {spec.dataset} in "
           f"{elapsed:.1f} s; results in {args.results}")
+    print(summary.correlation_line())
+    if not args.no_plots:
+        directory = _plots_directory(args.results, args.plots)
+        try:
+            X, _ = load_screen_data(spec)
+            paths = save_report_plots(summary, directory, X=X)
+        except Exception as exc:  # noqa: BLE001 - the screen itself succeeded
+            print(f"featurelab screen: warning: plots not written to {directory}: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        else:
+            _print_plots(paths, directory)
     return 0
+
+
+def _load_dataset(dataset):
+    """The samples of ``--dataset`` (as a screen would load them)."""
+    from .screen import load_screen_data
+
+    X, _ = load_screen_data({
+        "data": {"dataset": dataset}, "protocol": {"cv": 2},
+        "architecture": [{"layers": [{"type": "conv"}]}]})
+    return X
+
+
+def _run_report(args):
+    from .plot import save_report_plots
+    from .report import summarize
+
+    if args.top is not None and args.top < 1:
+        raise ValueError(f"--top must be >= 1, got {args.top}.")
+    summary = summarize(args.results, learned=args.learned)
+    print(summary.to_string(top=args.top))
+    if not args.no_plots:
+        X = _load_dataset(args.dataset) if args.dataset is not None else None
+        directory = _plots_directory(args.results, args.plots)
+        _print_plots(save_report_plots(summary, directory, X=X), directory)
+    return 0
+
+
+def _has_torch():
+    return importlib.util.find_spec("torch") is not None
+
+
+def _run_bench(args):
+    directory = BENCHMARKS_DIR
+    if not Path(directory).is_dir():
+        raise FileNotFoundError(
+            f"benchmarks directory {str(directory)!r} not found: the benchmarks are "
+            f"not installed with the package; run featurelab bench from a source "
+            f"checkout (pip install -e .).")
+    directory = Path(directory)
+    outcomes = []
+    for name in BENCHMARKS:
+        script = directory / name
+        if not script.is_file():
+            print(f"== {name}: missing from {directory}", flush=True)
+            outcomes.append((name, "missing"))
+            continue
+        if name in _NEEDS_TORCH and not _has_torch():
+            print(f"== {name}: skipped, PyTorch (its reference) is not installed: "
+                  f"pip install 'featurelab[bench]'", flush=True)
+            outcomes.append((name, "skipped (no PyTorch)"))
+            continue
+        options = ["--quick"] if args.quick and "--quick" in script.read_text() else []
+        print(f"== {' '.join([name] + options)}", flush=True)
+        start = time.perf_counter()
+        with subprocess.Popen([sys.executable, str(script), *options],
+                              cwd=directory.parent, stdout=subprocess.PIPE,
+                              text=True, bufsize=1) as process:
+            for line in process.stdout:
+                print(line, end="", flush=True)
+        elapsed = time.perf_counter() - start
+        status = "ok" if process.returncode == 0 else f"failed (exit {process.returncode})"
+        outcomes.append((name, f"{status}, {elapsed:.0f} s"))
+    print("\nbenchmarks: " + "; ".join(f"{name} {outcome}" for name, outcome in outcomes))
+    return 0 if all(o.startswith(("ok", "skipped")) for _, o in outcomes) else 1
 
 
 def build_parser():
@@ -147,7 +240,39 @@ def build_parser():
                      help="a small built-in screen (a few seconds)")
     scr.add_argument("--top", type=int, default=None, help="print only the best N")
     scr.add_argument("--quiet", action="store_true", help="no progress bar")
+    scr.add_argument("--plots", metavar="DIR",
+                     help="where to write the plots (default: <results stem>_plots "
+                          "next to the results file)")
+    scr.add_argument("--no-plots", action="store_true", help="write no plots")
     scr.set_defaults(run=_run_screen)
+    rep = commands.add_parser(
+        "report", help="rank the configurations of a results file and plot them",
+        description="Print the ranked table, the Pareto front of accuracy vs cost "
+                    "and the rank correlation of random vs learned kernels of a "
+                    "screen's results file, and write the plots (pareto.png, "
+                    "rank_correlation.png, and kernels.png with --dataset).")
+    rep.add_argument("results", metavar="FILE", help="a screen's results (.jsonl)")
+    rep.add_argument("--plots", metavar="DIR",
+                     help="where to write the plots (default: <FILE stem>_plots next "
+                          "to FILE)")
+    rep.add_argument("--no-plots", action="store_true", help="write no plots")
+    rep.add_argument("--top", type=int, default=None, help="print only the best N")
+    rep.add_argument("--learned", metavar="SOURCE",
+                     help="learned kernel source to correlate with random kernels "
+                          "(default: kmeans or pca, the one with most architectures)")
+    rep.add_argument("--dataset", help="digits, mnist1d or a .npz file: also fit the "
+                                       "best configuration on it and plot its "
+                                       "first-layer kernels")
+    rep.set_defaults(run=_run_report)
+    bench = commands.add_parser(
+        "bench", help="run the benchmarks of benchmarks/ (source checkout)",
+        description="Run benchmarks/bench_ops.py (against PyTorch; skipped without "
+                    "it), bench_kmeans.py (against scikit-learn) and "
+                    "bench_accuracy.py from the repository root and print their "
+                    "reports (featurelab / reference time ratios). Minutes each.")
+    bench.add_argument("--quick", action="store_true",
+                       help="pass --quick to each script (fewer repetitions)")
+    bench.set_defaults(run=_run_bench)
     return parser
 
 
@@ -167,7 +292,7 @@ def main(argv=None):
         return 2
     try:
         return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"featurelab {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -61,3 +61,178 @@ def test_info_reports_an_invalid_backend_instead_of_crashing(monkeypatch, capsys
     monkeypatch.setenv("FEATURELAB_BACKEND", "gpu")
     assert main(["info"]) == 0
     assert "backend: unavailable: FEATURELAB_BACKEND must be one of" in capsys.readouterr().out
+
+
+# ------------------------------------------------------- screen and report
+_SPEC = """\
+[data]
+dataset = "digits"
+subset = 240
+
+[protocol]
+cv = 3
+
+[screen]
+kernels = ["random", "kmeans"]
+heads = ["ridge"]
+seeds = [0]
+
+[grid]
+depth = [1]
+n_kernels = [4, 8, 16]
+size = [3]
+"""
+
+
+@pytest.fixture(scope="module")
+def screened(tmp_path_factory):
+    """A tiny digits screen run through `featurelab screen`: (spec, results, output)."""
+    import contextlib
+    import io
+
+    directory = tmp_path_factory.mktemp("screen")
+    spec = directory / "spec.toml"
+    spec.write_text(_SPEC)
+    results = directory / "tiny.jsonl"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(["screen", str(spec), "--results", str(results), "--quiet"])
+    assert status == 0
+    return spec, results, out.getvalue()
+
+
+def _copy(results, tmp_path):
+    target = tmp_path / "copy.jsonl"
+    target.write_bytes(results.read_bytes())
+    return target
+
+
+def test_screen_prints_correlation_and_writes_plots(screened):
+    _, results, out = screened
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["rank", "architecture", "kernels"]
+    accuracies = [float(line.split()[5]) for line in lines[1:7]]
+    assert accuracies == sorted(accuracies, reverse=True)
+    assert "6 of 6 configurations scored on digits" in out
+    assert ("Spearman rank correlation random vs kmeans across 3 architectures: "
+            "rho = ") in out
+    plots = results.with_name("tiny_plots")
+    assert (f"plots written to {plots}: pareto.png, rank_correlation.png, "
+            f"kernels.png") in out
+    for name in ("pareto.png", "rank_correlation.png", "kernels.png"):
+        assert (plots / name).stat().st_size > 0
+
+
+def test_screen_no_plots_and_plot_failure_keep_the_screen(screened, tmp_path, capsys,
+                                                          monkeypatch):
+    spec, results, _ = screened
+    copy = _copy(results, tmp_path)    # finished: the screen only reads it
+    assert main(["screen", str(spec), "--results", str(copy), "--quiet",
+                 "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "6 of 6 configurations" in out and "plots written" not in out
+    assert not (tmp_path / "copy_plots").exists()
+
+    def broken(*args, **kwargs):
+        raise ValueError("no room")
+
+    monkeypatch.setattr("featurelab.plot.save_report_plots", broken)
+    assert main(["screen", str(spec), "--results", str(copy), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("featurelab screen: warning: plots not written")
+    assert "ValueError: no room" in err
+
+
+def test_report_prints_the_summary_and_writes_plots(screened, tmp_path, capsys):
+    _, results, _ = screened
+    plots = tmp_path / "p"
+    assert main(["report", str(results), "--plots", str(plots), "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "6 configurations: 6 scored, 0 failed"
+    assert lines[2].split()[:3] == ["rank", "architecture", "kernels"]
+    assert lines[5] == "... 4 more"
+    assert "Pareto front of accuracy vs cost" in out
+    assert "Spearman rank correlation random vs kmeans across 3 architectures" in out
+    assert lines[-1] == f"plots written to {plots}: pareto.png, rank_correlation.png"
+    assert sorted(p.name for p in plots.iterdir()) == ["pareto.png",
+                                                       "rank_correlation.png"]
+
+
+def test_report_default_plot_directory_and_kernels(screened, tmp_path, capsys):
+    _, results, _ = screened
+    copy = _copy(results, tmp_path)
+    assert main(["report", str(copy), "--dataset", "digits"]) == 0
+    plots = tmp_path / "copy_plots"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"plots written to {plots}: pareto.png, rank_correlation.png, kernels.png")
+    assert (plots / "kernels.png").stat().st_size > 0
+    (tmp_path / "sub").mkdir()
+    other = _copy(results, tmp_path / "sub")
+    assert main(["report", str(other), "--no-plots"]) == 0
+    assert "plots written" not in capsys.readouterr().out
+    assert not (tmp_path / "sub" / "copy_plots").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["report", "{tmp}/missing.jsonl"], "no such results file"),
+    (["report", "{results}", "--learned", "pca"], "no scored row has kernels 'pca'"),
+    (["report", "{results}", "--top", "0"], "--top must be >= 1"),
+    (["report", "{results}", "--plots", "{tmp}/a-file"], "exists and is not a directory"),
+    (["report", "{tmp}/corrupt.jsonl"], "is corrupt"),
+])
+def test_report_errors_are_one_line(screened, tmp_path, capsys, argv, message):
+    _, results, _ = screened
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "corrupt.jsonl").write_text("not json\n")
+    argv = [a.format(tmp=tmp_path, results=results) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("featurelab report: error:") and message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_report_help_lists_its_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--plots", "--top", "--no-plots", "--learned", "--dataset"):
+        assert option in out
+
+
+# ------------------------------------------------------------------- bench
+def test_bench_without_benchmarks_directory_is_a_one_line_error(tmp_path, capsys,
+                                                                monkeypatch):
+    monkeypatch.setattr("featurelab.cli.BENCHMARKS_DIR", tmp_path / "nowhere")
+    assert main(["bench", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("featurelab bench: error: benchmarks directory")
+    assert len(err.splitlines()) == 1
+
+
+def test_bench_runs_each_script_with_quick_and_skips_ops_without_torch(
+        tmp_path, capsys, monkeypatch):
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "bench_ops.py").write_text("print('ops ran')\n")
+    (bench / "bench_kmeans.py").write_text(
+        "import sys, os\n# accepts --quick\nprint('kmeans', sys.argv[1:], "
+        "os.path.basename(os.getcwd()))\n")
+    (bench / "bench_accuracy.py").write_text("import sys\nprint('accuracy', "
+                                             "sys.argv[1:])\nsys.exit(3)\n")
+    monkeypatch.setattr("featurelab.cli.BENCHMARKS_DIR", bench)
+    monkeypatch.setattr("featurelab.cli._has_torch", lambda: False)
+    assert main(["bench", "--quick"]) == 1          # bench_accuracy.py failed
+    out = capsys.readouterr().out
+    assert "bench_ops.py: skipped, PyTorch" in out and "ops ran" not in out
+    assert f"kmeans ['--quick'] {tmp_path.name}" in out   # run from the root
+    assert "accuracy []" in out                     # no --quick option: not passed
+    assert "bench_accuracy.py failed (exit 3" in out.splitlines()[-1]
+
+    monkeypatch.setattr("featurelab.cli._has_torch", lambda: True)
+    (bench / "bench_accuracy.py").unlink()
+    assert main(["bench"]) == 1
+    out = capsys.readouterr().out
+    assert "ops ran" in out and "kmeans []" in out
+    assert "bench_accuracy.py: missing" in out

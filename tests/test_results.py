@@ -340,7 +340,7 @@ def test_duplicate_keys_keep_the_first_row(path):
 # --------------------------------------------------- a real SIGKILL
 
 
-N_ROWS = 10_000
+N_ROWS = 2_000
 
 WRITER = r"""
 import sys
