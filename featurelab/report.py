@@ -186,7 +186,8 @@ def format_table(table, top=None):
 
     The columns are ``rank architecture kernels head seed accuracy
     features params fit s cost s``; accuracy is in percent, ``mean ± std``
-    over the folds (so ``line.split()[5]`` is the mean accuracy).
+    over the folds (so ``line.split()[5]`` is the mean accuracy; ``-`` for
+    a single split, e.g. a holdout, which has no spread).
 
     Parameters
     ----------
@@ -226,7 +227,8 @@ def format_table(table, top=None):
     lines = [header]
     for row in table.to_dict("records"):
         std = row.get("accuracy_std")
-        std = f"{100 * std:5.2f}" if _finite(std) else "    -"
+        single = _finite(row.get("n_splits")) and row["n_splits"] == 1  # holdout
+        std = f"{100 * std:5.2f}" if _finite(std) and not single else "    -"
         lines.append(
             f"{_text(row.get('rank'), 4, '>')}  "
             f"{row['architecture']!s:<{width['architecture']}}  "

@@ -288,3 +288,18 @@ def test_format_table_handles_missing_numbers():
                    "accuracy_std": None, "n_features": None}])
     line = format_table(summarize(rows).table).splitlines()[1]
     assert line.split()[5] == "50.00" and line.split()[7] == "-"
+
+
+def test_single_split_rows_show_no_spread():
+    import pandas as pd
+
+    from featurelab.report import format_table, summarize
+
+    rows = pd.DataFrame({
+        "architecture": ["a", "b"], "kernels": "random", "head": "ridge", "seed": 0,
+        "status": "ok", "accuracy": [0.9, 0.8], "accuracy_std": [0.0, 0.0],
+        "fit_time": 0.1, "transform_time": 0.1, "head_time": 0.1,
+        "n_features": 8, "n_params": 8, "n_splits": [1, 3]})
+    lines = format_table(summarize(rows).table).splitlines()
+    assert "90.00 ±     -" in lines[1]
+    assert "80.00 ±  0.00" in lines[2]
