@@ -36,7 +36,8 @@ def test_example_loads_with_the_documented_size(name):
     assert len(spec.configurations()) == n_configs
     # the header comment states the same numbers
     header = path.read_text(encoding="utf-8").split("\n\n")[0]
-    match = re.search(r"(\d+) architectures .*?= (\d+) configurations", header, re.S)
+    match = re.search(r"(\d+) architectures .*?= (\d+) configurations", header,
+                      re.DOTALL)
     assert match is not None, f"{name}: the header does not state the screen size"
     assert (int(match.group(1)), int(match.group(2))) == (n_archs, n_configs)
     # every conv layer takes the screen's kernel source, so each architecture
