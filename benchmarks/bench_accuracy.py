@@ -65,7 +65,6 @@ import argparse
 import datetime
 import importlib.metadata
 import os
-import subprocess
 import sys
 import time
 import warnings
@@ -77,8 +76,8 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from bench_ops import (cpu_lines, environment_lines, markdown_table,  # noqa: E402
-                       noise_line, start_clock)
+from bench_ops import (blas_lines, code_line, cpu_lines,  # noqa: E402
+                       environment_lines, markdown_table, noise_line, start_clock)
 from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression, RidgeClassifierCV  # noqa: E402
@@ -379,21 +378,6 @@ def report(mnist, digits, seeds):
                       "", headline, data_free, digits_line])
 
 
-def code_line():
-    """The featurelab commit and whether featurelab/ has uncommitted edits."""
-    try:
-        def git(*args):
-            return subprocess.run(["git", "-C", _ROOT, *args], capture_output=True,
-                                  text=True, check=True, timeout=10).stdout.strip()
-        commit = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "featurelab")
-    except (OSError, subprocess.SubprocessError):
-        return "- featurelab code: not a git checkout"
-    edits = (f"uncommitted changes in {', '.join(line[3:] for line in dirty.splitlines())}"
-             if dirty else "no uncommitted changes in featurelab/")
-    return f"- featurelab code: commit {commit}, {edits}"
-
-
 def machine_info():
     import scipy
     import sklearn
@@ -403,19 +387,7 @@ def machine_info():
         lines.append(f"- mnist1d {importlib.metadata.version('mnist1d')}")
     except importlib.metadata.PackageNotFoundError:
         lines.append("- mnist1d: version unknown")
-    try:
-        from threadpoolctl import threadpool_info
-        for info in threadpool_info():
-            owner = os.path.basename(os.path.dirname(info["filepath"]))
-            lines.append(
-                f"- {info['user_api']} ({owner}): {info.get('internal_api')} "
-                f"{info.get('version')}"
-                + (f", architecture = {info['architecture']}"
-                   if info.get("architecture") else "")
-                + f", threads = {info.get('num_threads')}")
-    except ImportError:
-        lines.append("- BLAS: threadpoolctl not installed")
-    return lines + [code_line()] + environment_lines()
+    return lines + blas_lines() + [code_line()] + environment_lines()
 
 
 def main(argv=None):

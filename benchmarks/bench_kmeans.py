@@ -67,7 +67,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from bench_ops import (cpu_lines, environment_lines, markdown_table,  # noqa: E402
+from bench_ops import (blas_lines, cpu_lines, environment_lines, markdown_table,  # noqa: E402
                        noise_line, start_clock)
 from featurelab.kernels._kmeans import kmeans  # noqa: E402
 
@@ -120,19 +120,7 @@ def machine_info():
     import sklearn
 
     lines = cpu_lines(f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
-    try:
-        from threadpoolctl import threadpool_info
-        for info in threadpool_info():
-            owner = os.path.basename(os.path.dirname(info["filepath"]))
-            lines.append(
-                f"- {info['user_api']} ({owner}): {info.get('internal_api')} "
-                f"{info.get('version')}"
-                + (f", architecture = {info['architecture']}"
-                   if info.get("architecture") else "")
-                + f", threads = {info.get('num_threads')}")
-    except ImportError:
-        lines.append("- BLAS: threadpoolctl not installed")
-    return lines + environment_lines()
+    return lines + blas_lines() + environment_lines()
 
 
 def timed(fn):

@@ -37,6 +37,7 @@ Compare ``OPENBLAS_CORETYPE`` settings by running the script twice, e.g.
 import argparse
 import datetime
 import os
+import subprocess
 import platform
 import sys
 import time
@@ -93,16 +94,19 @@ def _own_seconds():
     return t.user + t.system
 
 
-def start_clock():
-    """Wall time and CPU counters at the start of a run, for noise_line."""
-    return time.perf_counter(), _busy_seconds(), _own_seconds()
+def start_clock(own_seconds=None):
+    """Wall time and CPU counters at the start of a run, for noise_line.
+    ``own_seconds`` counts the CPU time that is ours (default: this process
+    and its reaped children)."""
+    own_seconds = own_seconds or _own_seconds
+    return time.perf_counter(), _busy_seconds(), own_seconds(), own_seconds
 
 
 def noise_line(clock):
     """(elapsed seconds, a line saying how much CPU other processes used)."""
-    start, busy0, own0 = clock
+    start, busy0, own0, own_seconds = clock
     elapsed = time.perf_counter() - start
-    busy1, own1 = _busy_seconds(), _own_seconds()
+    busy1, own1 = _busy_seconds(), own_seconds()
     if busy0 is None or busy1 is None:
         return elapsed, "- CPU time used by other processes: unknown (no /proc/stat)"
     other = max(0.0, (busy1 - busy0) - (own1 - own0))
@@ -110,6 +114,40 @@ def noise_line(clock):
                else " (machine was idle)")
     return elapsed, (f"- CPU time used by other processes during the run: "
                      f"{other:.1f} s over {elapsed:.0f} s wall{verdict}")
+
+
+def blas_lines():
+    """One line per BLAS/OpenMP library loaded (threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return ["- BLAS: threadpoolctl not installed"]
+    lines = []
+    for info in threadpool_info():
+        owner = os.path.basename(os.path.dirname(info["filepath"]))
+        lines.append(f"- {info['user_api']} ({owner}): {info.get('internal_api')} "
+                     f"{info.get('version')}"
+                     + (f", architecture = {info['architecture']}"
+                        if info.get("architecture") else "")
+                     + f", threads = {info.get('num_threads')}")
+    return lines
+
+
+def code_line(paths=("featurelab",)):
+    """The featurelab commit and whether ``paths`` have uncommitted edits."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        def git(*args):
+            return subprocess.run(["git", "-C", root, *args], capture_output=True,
+                                  text=True, check=True, timeout=10).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", *paths)
+    except (OSError, subprocess.SubprocessError):
+        return "- featurelab code: not a git checkout"
+    where = " or ".join(f"{p}/" for p in paths)
+    edits = (f"uncommitted changes in {', '.join(line[3:] for line in dirty.splitlines())}"
+             if dirty else f"no uncommitted changes in {where}")
+    return f"- featurelab code: commit {commit}, {edits}"
 
 
 def cpu_lines(libraries):

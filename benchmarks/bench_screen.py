@@ -48,7 +48,6 @@ lines say how much CPU other processes used meanwhile.
 import argparse
 import datetime
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,7 +58,9 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from bench_ops import _busy_seconds, cpu_lines, environment_lines, markdown_table  # noqa: E402
+import bench_ops  # noqa: E402
+from bench_ops import (blas_lines, code_line, cpu_lines,  # noqa: E402
+                       environment_lines, markdown_table, noise_line)
 
 from featurelab.datasets import load_mnist1d  # noqa: E402
 from featurelab.evaluate import evaluate  # noqa: E402
@@ -110,24 +111,8 @@ def _tree_seconds():
 
 
 def start_clock():
-    """Wall time and CPU counters at the start of a phase."""
-    return time.perf_counter(), _busy_seconds(), _tree_seconds()
-
-
-def noise_line(clock):
-    """(elapsed seconds, a line saying how much CPU other processes used),
-    as bench_ops.noise_line, but counting the screen's worker processes as
-    ours."""
-    start, busy0, own0 = clock
-    elapsed = time.perf_counter() - start
-    busy1, own1 = _busy_seconds(), _tree_seconds()
-    if busy0 is None or busy1 is None:
-        return elapsed, "- CPU time used by other processes: unknown (no /proc/stat)"
-    other = max(0.0, (busy1 - busy0) - (own1 - own0))
-    verdict = (" (NOISY: rerun on an idle machine)" if other > 0.05 * elapsed
-               else " (machine was idle)")
-    return elapsed, (f"- CPU time used by other processes during the run: "
-                     f"{other:.1f} s over {elapsed:.0f} s wall{verdict}")
+    """As bench_ops.start_clock, counting the screen's workers as ours."""
+    return bench_ops.start_clock(_tree_seconds)
 
 
 def pct(value):
@@ -242,38 +227,12 @@ def describe_layers(layers, output):
     return " → ".join(parts)
 
 
-def code_line():
-    """The featurelab commit and whether featurelab/ has uncommitted edits."""
-    try:
-        def git(*args):
-            return subprocess.run(["git", "-C", _ROOT, *args], capture_output=True,
-                                  text=True, check=True, timeout=10).stdout.strip()
-        commit = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "featurelab", "examples")
-    except (OSError, subprocess.SubprocessError):
-        return "- featurelab code: not a git checkout"
-    edits = (f"uncommitted changes in {', '.join(line[3:] for line in dirty.splitlines())}"
-             if dirty else "no uncommitted changes in featurelab/ or examples/")
-    return f"- featurelab code: commit {commit}, {edits}"
-
-
 def machine_info():
     import scipy
     import sklearn
 
     lines = cpu_lines(f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
-    try:
-        from threadpoolctl import threadpool_info
-        for info in threadpool_info():
-            owner = os.path.basename(os.path.dirname(info["filepath"]))
-            lines.append(f"- {info['user_api']} ({owner}): {info.get('internal_api')} "
-                         f"{info.get('version')}"
-                         + (f", architecture = {info['architecture']}"
-                            if info.get("architecture") else "")
-                         + f", threads = {info.get('num_threads')}")
-    except ImportError:
-        lines.append("- BLAS: threadpoolctl not installed")
-    return lines + environment_lines()
+    return lines + blas_lines() + environment_lines()
 
 
 def report(default_runs, spec, m_elapsed, m_table, m_noise, resumed, rho, pvalue,
@@ -409,7 +368,7 @@ def main(argv=None):
         f"{elapsed:.0f} s)",
         "",
         *info,
-        code_line(),
+        code_line(("featurelab", "examples")),
         f"- MNIST-1D screen: n_jobs = {args.n_jobs}",
         noise,
         "",
