@@ -282,13 +282,19 @@ def _clone(estimator):
     return clone(estimator, safe=False)
 
 
+def _lacks_methods(obj, methods):
+    """A description of ``obj`` if it is not an instance with ``methods``
+    (a class passed instead of an instance counts as lacking), else None."""
+    if isinstance(obj, type):
+        return f"the class {obj.__name__}"
+    if not all(callable(getattr(obj, m, None)) for m in methods):
+        return f"{type(obj).__name__} {obj!r}"
+    return None
+
+
 def _check_transformer(transformer):
-    if isinstance(transformer, type) or not (
-        callable(getattr(transformer, "fit", None))
-        and callable(getattr(transformer, "transform", None))
-    ):
-        what = (f"the class {transformer.__name__}" if isinstance(transformer, type)
-                else f"{type(transformer).__name__} {transformer!r}")
+    what = _lacks_methods(transformer, ("fit", "transform"))
+    if what is not None:
         raise TypeError(
             "transformer must be a scikit-learn transformer instance with fit "
             f"and transform methods, e.g. PCA(n_components=16), got {what}."
@@ -305,12 +311,8 @@ def _resolve_head(head, random_state):
             return LinearSVC(C=0.1, dual=True, max_iter=5000,
                              random_state=random_state)
         return RidgeClassifierCV(alphas=np.logspace(-3, 3, 7))
-    if isinstance(head, type) or not (
-        callable(getattr(head, "fit", None))
-        and callable(getattr(head, "predict", None))
-    ):
-        what = (f"the class {head.__name__}" if isinstance(head, type)
-                else f"{type(head).__name__} {head!r}")
+    what = _lacks_methods(head, ("fit", "predict"))
+    if what is not None:
         raise TypeError(
             f"head must be one of {sorted(HEADS)} or a classifier instance "
             f"with fit and predict methods, e.g. LinearSVC(C=1.0), got {what}."
