@@ -147,16 +147,6 @@ def _run_screen(args):
     return 0
 
 
-def _load_dataset(dataset):
-    """The samples of ``--dataset`` (as a screen would load them)."""
-    from .screen import load_screen_data
-
-    X, _ = load_screen_data({
-        "data": {"dataset": dataset}, "protocol": {"cv": 2},
-        "architecture": [{"layers": [{"type": "conv"}]}]})
-    return X
-
-
 def _run_report(args):
     from .plot import save_report_plots
     from .report import summarize
@@ -166,7 +156,9 @@ def _run_report(args):
     summary = summarize(args.results, learned=args.learned)
     print(summary.to_string(top=args.top))
     if not args.no_plots:
-        X = _load_dataset(args.dataset) if args.dataset is not None else None
+        from .screen import load_dataset
+
+        X = load_dataset(args.dataset)[0] if args.dataset is not None else None
         directory = _plots_directory(args.results, args.plots)
         _print_plots(save_report_plots(summary, directory, X=X), directory)
     return 0

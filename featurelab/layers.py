@@ -10,6 +10,7 @@ channels-first batches ``(n_samples, C, L)`` or ``(n_samples, C, H, W)``
 scikit-learn transformer.
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -50,6 +51,14 @@ NORMALIZATIONS = ("lcn", "patch")
 _DATA_SOURCES = ("kmeans", "pca", "patches")
 _POOL = {1: pool1d, 2: pool2d}
 _LAYOUT = "(n_samples, n_channels, length) or (n_samples, n_channels, height, width)"
+
+
+def _gabor_per_orientation(kernel_params):
+    """Kernels per orientation of a Gabor bank: frequencies x phases, with
+    :func:`featurelab.kernels.gabor_bank`'s defaults where not given."""
+    defaults = inspect.signature(gabor_bank).parameters
+    return math.prod(len(kernel_params.get(name, defaults[name].default))
+                     for name in ("frequencies", "phases"))
 
 
 def _check_batch(x, name="X"):
@@ -136,6 +145,10 @@ class _Layer(TransformerMixin, BaseEstimator):
     @property
     def n_params_(self):
         """Number of stored parameters (kernel weights and offsets)."""
+        return 0
+
+    def _n_params(self, input_shape):
+        """Parameters the layer stores for samples of ``input_shape``."""
         return 0
 
     def _describe_source(self):
@@ -372,8 +385,7 @@ class ConvLayer(_Layer):
                                  "given in kernels; leave n_kernels=None.")
             return bank_k
         if source == "gabor":
-            per = len(kp.get("frequencies", (0.1, 0.2, 0.4))) * len(
-                kp.get("phases", (0, math.pi / 2)))
+            per = _gabor_per_orientation(kp)
             if n is None:
                 return kp.get("n_orientations", 8) * per
             if n % per or "n_orientations" in kp:
@@ -499,9 +511,7 @@ class ConvLayer(_Layer):
         elif source == "gabor":
             kp = dict(kp)
             if self.n_kernels is not None:
-                per = len(kp.get("frequencies", (0.1, 0.2, 0.4))) * len(
-                    kp.get("phases", (0, math.pi / 2)))
-                kp["n_orientations"] = n_kernels // per
+                kp["n_orientations"] = n_kernels // _gabor_per_orientation(kp)
             if size[0] != size[1]:
                 raise ValueError(f"size must be square for kernels='gabor', got {size}.")
             bank = gabor_bank(size[0], in_channels=n_channels, **kp)
@@ -635,7 +645,14 @@ class ConvLayer(_Layer):
     @property
     def n_params_(self):
         check_is_fitted(self)
-        return int(self.kernels_.size + (self.whitener_ is not None) * self.offsets_.size)
+        return self._n_params(self.input_shape_)
+
+    def _n_params(self, input_shape):
+        """Kernel weights, plus one offset per kernel when whitened."""
+        params = self._check_params(tuple(input_shape))
+        n_kernels = self._n_out_kernels(params)
+        return int(n_kernels * (input_shape[0] * math.prod(params["size"])
+                                + params["whiten"]))
 
     def _describe_source(self):
         source = self._source()

@@ -9,7 +9,6 @@ what is done, so a screen killed at any moment loses nothing that had
 finished.  ``screen.py`` composes estimators; it knows nothing about arrays.
 """
 
-import math
 import os
 import time
 import tracemalloc
@@ -18,11 +17,10 @@ import numpy as np
 
 from ._validation import check_bool, check_int
 from .evaluate import evaluate
-from .layers import ConvLayer
 from .results import ResultsFile
 from .spec import build_network, load_spec
 
-__all__ = ["COLUMNS", "load_screen_data", "run_configuration", "screen"]
+__all__ = ["COLUMNS", "load_dataset", "load_screen_data", "run_configuration", "screen"]
 
 #: Columns of the table :func:`screen` returns, in order.
 COLUMNS = ("key", "architecture", "kernels", "head", "seed", "status", "accuracy",
@@ -60,20 +58,26 @@ def load_screen_data(spec):
     ((100, 1, 8, 8), (100,))
     """
     spec = load_spec(spec)
-    if spec.dataset == "digits":
+    return load_dataset(spec.dataset, spec.subset)
+
+
+def load_dataset(dataset, subset=None):
+    """The samples and labels of ``dataset`` (as :func:`load_screen_data`
+    reads them), the first ``subset`` of them when given."""
+    if dataset == "digits":
         from .datasets import load_digits_images
 
         X, y = load_digits_images()
-    elif spec.dataset == "mnist1d":
+    elif dataset == "mnist1d":
         from .datasets import load_mnist1d
 
         X, y, _, _ = load_mnist1d()
     else:
-        path = os.fspath(spec.dataset)
+        path = os.fspath(dataset)
         if not os.path.isfile(path):
             raise FileNotFoundError(
                 f"dataset must be 'digits', 'mnist1d' or an existing .npz file, "
-                f"got {spec.dataset!r} (no such file)."
+                f"got {dataset!r} (no such file)."
             )
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -89,8 +93,8 @@ def load_screen_data(spec):
                 f"(n_samples, C, H, W) and y (n_samples,), got X {X.shape} and "
                 f"y {y.shape}."
             )
-    if spec.subset is not None:
-        X, y = X[:spec.subset], y[:spec.subset]
+    if subset is not None:
+        X, y = X[:subset], y[:subset]
     return np.asarray(X, dtype=np.float32), np.asarray(y)
 
 
@@ -104,17 +108,13 @@ def _splitter(spec):
 
 
 def _n_params(network, input_shape):
-    """Stored parameters of ``network`` for samples of ``input_shape``
-    (kernel weights, and offsets of whitened layers), from the shapes."""
+    """Stored parameters of ``network`` for samples of ``input_shape``,
+    from the shapes (no fit needed)."""
     total, shape = 0, tuple(input_shape)
     for layer in network.layers:
-        if isinstance(layer, ConvLayer):
-            params = layer._check_params(shape)
-            n_kernels = layer._n_out_kernels(params)
-            total += n_kernels * shape[0] * math.prod(params["size"])
-            total += n_kernels * params["whiten"]
+        total += layer._n_params(shape)
         shape = layer.output_shape(shape)
-    return int(total)
+    return total
 
 
 def run_configuration(config, X, y, cv, *, max_memory="512MB"):
