@@ -276,8 +276,7 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             layer = self.layers_[i]
             layer.fit(current)
             if i < last_data:
-                current = self._apply(current, self.layers_[i:i + 1], shapes[i:i + 2],
-                                      budget // 2)
+                current = self._apply(current, layer, shapes[i], budget // 2)
             elif i + 1 < len(self.layers_):
                 # later layers learn nothing: fix their shapes on one sample
                 current = layer._transform(current[:1], _conv_budget(budget))
@@ -302,16 +301,13 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         return shape[0] * math.prod(grid)
 
-    def _apply(self, x, layers, shapes, budget):
-        """Push ``x`` (on the backend) through ``layers`` chunk by chunk into
+    def _apply(self, x, layer, shape, budget):
+        """Push ``x`` (on the backend) through ``layer`` chunk by chunk into
         one preallocated array, with ``budget`` bytes of working space."""
         out = None
-        per = max(layer._work_bytes(s, 4) for layer, s in zip(layers, shapes))
-        chunk = self._chunk(per, budget - _conv_budget(budget))
+        chunk = self._chunk(layer._work_bytes(shape, 4), budget - _conv_budget(budget))
         for start in range(0, x.shape[0], chunk):
-            y = x[start:start + chunk]
-            for layer in layers:
-                y = layer._transform(y, _conv_budget(budget))
+            y = layer._transform(x[start:start + chunk], _conv_budget(budget))
             if out is None:
                 out = get_namespace(y).empty((x.shape[0],) + tuple(y.shape[1:]),
                                              dtype=y.dtype)
