@@ -67,7 +67,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from bench_ops import (blas_lines, cpu_lines, environment_lines, markdown_table,  # noqa: E402
+from bench_ops import (best_time, blas_lines, cpu_lines, environment_lines, markdown_table,  # noqa: E402
                        noise_line, start_clock)
 from featurelab.kernels._kmeans import kmeans  # noqa: E402
 
@@ -172,17 +172,6 @@ def fewer_centres_table(X, X64, sq_norms, M, runs=3,
               "(b) featurelab best s", "(b) / (a) time",
               "(b) vs (a) inertia, mean", "range")
     return markdown_table(header, rows)
-
-
-def best_time(fn, repeat=3):
-    """Best wall time of ``repeat`` calls of ``fn``, after one warm-up call."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def update_design_table(X, init):

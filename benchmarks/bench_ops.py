@@ -55,7 +55,7 @@ RTOL = ATOL = 1e-4  # float32 agreement with torch
 GEMM_SIZE = 2048
 
 
-def best_time(fn, repeat):
+def best_time(fn, repeat=3):
     """Best wall time of ``repeat`` calls of ``fn``, after one warm-up call."""
     fn()
     best = float("inf")
