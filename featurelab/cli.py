@@ -125,8 +125,12 @@ def _run_screen(args):
         spec = load_spec({**spec.to_dict(), "data": {
             **spec.to_dict()["data"], "dataset": args.dataset}})
     start = time.perf_counter()
+    cache_memory = None if args.cache_memory == "off" else args.cache_memory
+    if isinstance(cache_memory, str) and cache_memory.isdigit():
+        cache_memory = int(cache_memory)
     table = screen(spec, results=args.results, n_jobs=args.n_jobs,
-                   scheduler=args.scheduler, verbose=not args.quiet)
+                   scheduler=args.scheduler, verbose=not args.quiet,
+                   cache_memory=cache_memory, cache_dir=args.cache_dir)
     elapsed = time.perf_counter() - start
     summary = summarize(table)
     print(_ranked_table(summary, top=args.top))
@@ -228,6 +232,12 @@ def build_parser():
                      help="configurations run in parallel (-1: one per core)")
     scr.add_argument("--scheduler", help="Dask scheduler address tcp://host:port, or "
                                          "'local'")
+    scr.add_argument("--cache-memory", metavar="SIZE", default="512MB",
+                     help="memory per worker for the layer maps that configurations "
+                          "sharing their first layers reuse (default 512MB; more is "
+                          "spilled to .npy files; 0: spill all; off: no cache)")
+    scr.add_argument("--cache-dir", metavar="DIR",
+                     help="where spilled maps go (default: the temporary directory)")
     scr.add_argument("--quick", action="store_true",
                      help="a small built-in screen (a few seconds)")
     scr.add_argument("--top", type=int, default=None, help="print only the best N")

@@ -227,8 +227,21 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : FeatureNetwork
         """
         start = time.perf_counter()
+        batch, index = self._prepare(X)
+        current = asarray(batch[index], backend=self.backend_, dtype=np.float32)
+        self._pretrain(current)
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def _prepare(self, X):
+        """Everything of ``fit`` but the fitting: validate, clone and seed
+        the layers, infer the shapes and draw the fit subset.
+
+        Returns the validated batch and the (sorted) indices of the samples
+        the layers are pretrained on.
+        """
         layers = self._check_layers()
-        backend = self._backend()
+        self.backend_ = self._backend()
         budget = parse_memory(self.max_memory)
         self._chunk(1, 1)  # validates batch_size
         batch = to_batch(self, X, reset=True)
@@ -261,8 +274,7 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         # its output) fit in half of the budget; the other half is the
         # working space of the chunked transforms between layers
         itemsize = 4
-        last_data = max((i for i, layer in enumerate(self.layers_) if layer._needs_data()),
-                        default=-1)
+        last_data = self._last_data_layer()
         stored = max(itemsize * (math.prod(shapes[i]) + math.prod(shapes[i + 1]))
                      for i in range(last_data + 1)) if last_data >= 0 else 1
         n = batch.shape[0]
@@ -270,19 +282,28 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         index = (np.arange(n) if n_fit == n
                  else np.sort(subset_rng.choice(n, n_fit, replace=False)))
         self.n_fit_samples_ = n_fit
-        current = asarray(batch[index], backend=backend, dtype=np.float32)
-        for i in self._progress(range(len(self.layers_)), desc="fit layers",
-                                total=len(self.layers_)):
+        return batch, index
+
+    def _last_data_layer(self):
+        """Index of the last layer that learns from data (-1: none)."""
+        return max((i for i, layer in enumerate(self.layers_) if layer._needs_data()),
+                   default=-1)
+
+    def _pretrain(self, current, start=0):
+        """Fit ``layers_[start:]`` greedily; ``current`` holds the fit
+        samples' maps at the input of layer ``start`` (on the backend)."""
+        budget = parse_memory(self.max_memory)
+        last_data = self._last_data_layer()
+        n_layers = len(self.layers_)
+        for i in self._progress(range(start, n_layers), desc="fit layers",
+                                total=n_layers - start):
             layer = self.layers_[i]
             layer.fit(current)
             if i < last_data:
-                current = self._apply(current, layer, shapes[i], budget // 2)
-            elif i + 1 < len(self.layers_):
+                current = self._apply(current, layer, self.shapes_[i], budget // 2)
+            elif i + 1 < n_layers:
                 # later layers learn nothing: fix their shapes on one sample
                 current = layer._transform(current[:1], _conv_budget(budget))
-        self.backend_ = backend
-        self.fit_time_ = time.perf_counter() - start
-        return self
 
     @staticmethod
     def _n_out(shape, output):
@@ -301,16 +322,20 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         return shape[0] * math.prod(grid)
 
-    def _apply(self, x, layer, shape, budget):
-        """Push ``x`` (on the backend) through ``layer`` chunk by chunk into
-        one preallocated array, with ``budget`` bytes of working space."""
-        out = None
+    def _apply(self, x, layer, shape, budget, out=None):
+        """Push ``x`` through ``layer`` chunk by chunk into one preallocated
+        array (or into ``out``, e.g. a NumPy memmap), with ``budget`` bytes
+        of working space.  ``x`` may live on the host; chunks are moved to
+        the backend."""
         chunk = self._chunk(layer._work_bytes(shape, 4), budget - _conv_budget(budget))
         for start in range(0, x.shape[0], chunk):
-            y = layer._transform(x[start:start + chunk], _conv_budget(budget))
+            y = layer._transform(asarray(x[start:start + chunk], backend=self.backend_,
+                                         dtype=np.float32), _conv_budget(budget))
             if out is None:
                 out = get_namespace(y).empty((x.shape[0],) + tuple(y.shape[1:]),
                                              dtype=y.dtype)
+            elif isinstance(out, np.ndarray):
+                y = to_numpy(y)
             out[start:start + y.shape[0]] = y
         return out
 
@@ -328,19 +353,26 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             NumPy, whatever the backend.
         """
         check_is_fitted(self)
-        batch = to_batch(self, X, reset=False)
+        return self._features(to_batch(self, X, reset=False))
+
+    def _features(self, maps, start=0):
+        """Features of ``maps``, the input of layer ``start`` (host or
+        backend), chunk by chunk through ``layers_[start:]`` and the output
+        pooling."""
         budget = parse_memory(self.max_memory)
-        per = max(layer._work_bytes(s, 4) for layer, s in zip(self.layers_, self.shapes_))
+        layers = self.layers_[start:]
+        per = max((layer._work_bytes(s, 4) for layer, s in zip(layers, self.shapes_[start:])),
+                  default=4 * math.prod(self.shapes_[start]))
         per += 4 * self.n_features_out_
         chunk = self._chunk(per, budget - _conv_budget(budget))
-        out = np.empty((batch.shape[0], self.n_features_out_), dtype=np.float32)
-        starts = range(0, batch.shape[0], chunk)
-        for start in self._progress(starts, desc="transform", total=len(starts)):
-            y = asarray(batch[start:start + chunk], backend=self.backend_,
+        out = np.empty((maps.shape[0], self.n_features_out_), dtype=np.float32)
+        starts = range(0, maps.shape[0], chunk)
+        for begin in self._progress(starts, desc="transform", total=len(starts)):
+            y = asarray(maps[begin:begin + chunk], backend=self.backend_,
                         dtype=np.float32)
-            for layer in self.layers_:
+            for layer in layers:
                 y = layer._transform(y, _conv_budget(budget))
-            out[start:start + y.shape[0]] = to_numpy(self._pool_output(y))
+            out[begin:begin + y.shape[0]] = to_numpy(self._pool_output(y))
         return out
 
     def _pool_output(self, y):

@@ -15,8 +15,9 @@ import tracemalloc
 
 import numpy as np
 
+from ._prefix import PrefixCache, evaluate_cached, parse_cache_memory, prefix_keys
 from ._validation import check_bool, check_int
-from .evaluate import evaluate
+from .evaluate import _splits, evaluate
 from .results import ResultsFile
 from .spec import build_network, load_spec
 
@@ -117,7 +118,7 @@ def _n_params(network, input_shape):
     return total
 
 
-def run_configuration(config, X, y, cv, *, max_memory="512MB"):
+def run_configuration(config, X, y, cv, *, max_memory="512MB", cache=None):
     """Evaluate one configuration; never raises for a failing configuration.
 
     Parameters
@@ -127,6 +128,10 @@ def run_configuration(config, X, y, cv, *, max_memory="512MB"):
     X, y : arrays
     cv : int or CV splitter
     max_memory : int or str
+    cache : PrefixCache, optional
+        Reuse (and fill) cached layer prefixes
+        (:func:`featurelab._prefix.evaluate_cached`); the configuration's
+        keys are released from it when done.
 
     Returns
     -------
@@ -145,10 +150,17 @@ def run_configuration(config, X, y, cv, *, max_memory="512MB"):
         tracemalloc.start()
     tracemalloc.reset_peak()
     start = time.perf_counter()
+    keys = ()
     try:
         network = build_network(config, max_memory=max_memory)
-        result = evaluate(network, X, y, head=config["head"], cv=cv,
-                          random_state=config["seed"])
+        if cache is None:
+            result = evaluate(network, X, y, head=config["head"], cv=cv,
+                              random_state=config["seed"])
+        else:
+            keys = prefix_keys(network)
+            result = evaluate_cached(network, X, y, head=config["head"],
+                                     splits=_splits(cv, y, None), cache=cache,
+                                     random_state=config["seed"])
         n_params = _n_params(network, X.shape[1:])
     except Exception as exc:  # noqa: BLE001 - a failed configuration is a result
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
@@ -156,18 +168,70 @@ def run_configuration(config, X, y, cv, *, max_memory="512MB"):
         row.update(status="ok", error=None, n_params=n_params, **result.to_dict())
         row["peak_memory"] = int(tracemalloc.get_traced_memory()[1])
     finally:
+        if cache is not None:
+            cache.release(keys)
         if not tracing:
             tracemalloc.stop()
     row["wall_time"] = time.perf_counter() - start
     return row
 
 
-def _run_in_worker(config, X, y, cv, max_memory, n_threads):
-    """A worker's job: one configuration with ``n_threads`` BLAS threads."""
+def _static_keys(config, max_memory):
+    """The prefix keys of a configuration (empty when it does not build:
+    it will fail as a row)."""
+    try:
+        return prefix_keys(build_network(config, max_memory=max_memory))
+    except Exception:  # noqa: BLE001 - reported when the configuration runs
+        return []
+
+
+def _tasks(todo, max_memory, n_workers, caching):
+    """Split ``todo`` into tasks: configurations that share a first layer
+    (same layer, kernels and seed) form one task, run by one worker with one
+    prefix cache, ordered so that configurations sharing longer prefixes run
+    next to each other.  With fewer tasks than workers, the largest tasks are
+    halved."""
+    if not caching:
+        return [[config] for config in todo]
+    groups = {}
+    for config in todo:
+        keys = _static_keys(config, max_memory)
+        first = keys[0] if keys else ("failed", config["key"])
+        groups.setdefault(first, []).append((keys, config))
+    tasks = [[config for _, config in sorted(group, key=lambda kc: kc[0])]
+             for group in groups.values()]
+    while len(tasks) < n_workers:
+        tasks.sort(key=len)
+        if len(tasks[-1]) < 2:
+            break
+        big = tasks.pop()
+        tasks += [big[:len(big) // 2], big[len(big) // 2:]]
+    return tasks
+
+
+def run_task(configs, X, y, cv, *, max_memory="512MB", cache_memory="512MB",
+             cache_dir=None):
+    """Yield the row of every configuration of ``configs`` in order, with
+    one :class:`~featurelab._prefix.PrefixCache` over them (none when
+    ``cache_memory`` is None or a single configuration runs)."""
+    if cache_memory is None or len(configs) < 2:
+        for config in configs:
+            yield run_configuration(config, X, y, cv, max_memory=max_memory)
+        return
+    with PrefixCache(cache_memory, cache_dir) as cache:
+        cache.plan(_static_keys(config, max_memory) for config in configs)
+        for config in configs:
+            yield run_configuration(config, X, y, cv, max_memory=max_memory,
+                                    cache=cache)
+
+
+def _run_in_worker(configs, X, y, cv, max_memory, cache_memory, cache_dir, n_threads):
+    """A worker's job: one task with ``n_threads`` BLAS threads."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=n_threads):
-        return run_configuration(config, X, y, cv, max_memory=max_memory)
+        return list(run_task(configs, X, y, cv, max_memory=max_memory,
+                             cache_memory=cache_memory, cache_dir=cache_dir))
 
 
 def _progress(total, verbose):
@@ -179,7 +243,7 @@ def _progress(total, verbose):
 
 
 def screen(spec, *, results="screen.jsonl", n_jobs=1, scheduler=None, resume=True,
-           verbose=True):
+           verbose=True, cache_memory="512MB", cache_dir=None):
     """Score every configuration of a screen; return the table of results.
 
     Parameters
@@ -204,6 +268,18 @@ def screen(spec, *, results="screen.jsonl", n_jobs=1, scheduler=None, resume=Tru
         file afresh (its rows are deleted).
     verbose : bool, default=True
         A progress bar over configurations, with the best accuracy so far.
+    cache_memory : int or str or None, default='512MB'
+        Memory for the prefix cache of each worker: configurations that
+        share their first layers (same layer parameters, kernel source and
+        seed) fit those layers and compute their maps once per fold, and
+        configurations that differ only in the head share their features.
+        Cached maps beyond this budget are written to ``.npy`` files (never
+        pickled); ``0`` keeps none in memory; None disables the cache.
+        Results are the same either way.
+    cache_dir : str or path, optional
+        Where the cache's temporary directories for spilled maps are made
+        (removed when a task ends); default: the system's temporary
+        directory.
 
     Returns
     -------
@@ -234,6 +310,11 @@ def screen(spec, *, results="screen.jsonl", n_jobs=1, scheduler=None, resume=Tru
         raise ValueError(f"n_jobs must be -1 or >= 1, got {n_jobs}.")
     resume = check_bool(resume, "resume")
     verbose = check_bool(verbose, "verbose")
+    if cache_memory is not None:
+        parse_cache_memory(cache_memory)
+    if cache_dir is not None and not os.path.isdir(cache_dir):
+        raise FileNotFoundError(f"cache_dir must be an existing directory, got "
+                                f"{os.fspath(cache_dir)!r}.")
     configs = spec.configurations()
     X, y = load_screen_data(spec)
     cv = _splitter(spec)
@@ -264,7 +345,8 @@ def screen(spec, *, results="screen.jsonl", n_jobs=1, scheduler=None, resume=Tru
                 bar.set_postfix(best=f"{best:.4f}")
 
     try:
-        for row in _execute(todo, X, y, cv, spec.max_memory, n_jobs, scheduler):
+        for row in _execute(todo, X, y, cv, spec.max_memory, n_jobs, scheduler,
+                            cache_memory, cache_dir):
             record(row)
     finally:
         if bar is not None:
@@ -276,29 +358,37 @@ def screen(spec, *, results="screen.jsonl", n_jobs=1, scheduler=None, resume=Tru
     return table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
 
 
-def _execute(todo, X, y, cv, max_memory, n_jobs, scheduler):
-    """Yield the rows of ``todo`` as they finish."""
+def _execute(todo, X, y, cv, max_memory, n_jobs, scheduler, cache_memory, cache_dir):
+    """Yield the rows of ``todo`` as they finish: one by one in this process
+    (``n_jobs=1``), or task by task from the workers."""
     if not todo:
         return
+    caching = cache_memory is not None
     if n_jobs == 1 and scheduler is None:
-        for config in todo:
-            yield run_configuration(config, X, y, cv, max_memory=max_memory)
+        for task in _tasks(todo, max_memory, 1, caching):
+            yield from run_task(task, X, y, cv, max_memory=max_memory,
+                                cache_memory=cache_memory, cache_dir=cache_dir)
         return
     from joblib import Parallel, delayed, parallel_config
 
     cores = os.cpu_count() or 1
-    workers = cores if n_jobs == -1 else n_jobs
-    n_threads = max(1, cores // workers)
-    jobs = (delayed(_run_in_worker)(c, X, y, cv, max_memory, n_threads) for c in todo)
+    client = cluster = None
     if scheduler is None:
-        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
-        return
-    client, cluster = _dask_client(scheduler)
+        workers = cores if n_jobs == -1 else n_jobs
+    else:
+        client, cluster = _dask_client(scheduler)
+        workers = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())
     try:
-        with parallel_config(backend="dask"):
-            yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
+        n_threads = max(1, cores // max(workers, 1))
+        tasks = _tasks(todo, max_memory, max(workers, n_jobs), caching)
+        jobs = (delayed(_run_in_worker)(task, X, y, cv, max_memory, cache_memory,
+                                        cache_dir, n_threads) for task in tasks)
+        with parallel_config(backend="dask" if client is not None else "loky"):
+            for rows in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
+                yield from rows
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
 

@@ -238,3 +238,38 @@ def test_bench_runs_each_script_with_quick_and_skips_ops_without_torch(
     out = capsys.readouterr().out
     assert "ops ran" in out and "kmeans []" in out
     assert "bench_accuracy.py: missing" in out
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ([], ("512MB", None)),
+    (["--cache-memory", "off"], (None, None)),
+    (["--cache-memory", "0", "--cache-dir", "."], (0, ".")),
+    (["--cache-memory", "2GB"], ("2GB", None)),
+])
+def test_screen_cache_flags_reach_the_engine(flags, expected, tmp_path, monkeypatch,
+                                             capsys):
+    import types
+
+    import pandas as pd
+
+    seen = {}
+
+    def fake_screen(spec, **kwargs):
+        seen.update(kwargs)
+        return pd.DataFrame({"status": []})
+
+    monkeypatch.setattr("featurelab.screen.screen", fake_screen)
+    summary = types.SimpleNamespace(correlation_line=lambda: "")
+    monkeypatch.setattr("featurelab.report.summarize", lambda table: summary)
+    monkeypatch.setattr("featurelab.cli._ranked_table", lambda summary, top: "")
+    assert main(["screen", "--quick", "--results", str(tmp_path / "r.jsonl"),
+                 "--no-plots", "--quiet"] + flags) == 0
+    assert (seen["cache_memory"], seen["cache_dir"]) == expected
+
+
+def test_screen_bad_cache_memory_is_a_one_line_error(tmp_path, capsys):
+    assert main(["screen", "--quick", "--results", str(tmp_path / "r.jsonl"),
+                 "--cache-memory", "lots"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("featurelab screen: error: cache_memory")
+    assert len(err.strip().splitlines()) == 1

@@ -1,0 +1,304 @@
+"""Prefix caching for screens: shared first layers are computed once per fold.
+
+Configurations of a screen often share their first layers: a grid over the
+second layer's width, a sweep of output poolings, several heads on one
+network.  Layer seeds depend only on the network seed and the layer's
+position (:class:`featurelab.network.FeatureNetwork`), so such networks fit
+their shared layers identically; :class:`PrefixCache` keeps, per fold, the
+maps that the fitted layers of a shared prefix give the training and test
+samples, and :func:`evaluate_cached` starts every configuration from the
+deepest cached prefix it has.
+
+The cache holds host (NumPy) arrays within a byte budget; an entry that does
+not fit is written to ``.npy`` files in a private temporary directory and read
+back memory-mapped (never pickled).  Entries are dropped as soon as no
+configuration still to run needs them: the planner counts the users of every
+prefix up front (:meth:`PrefixCache.plan`).
+"""
+
+import dataclasses
+import math
+import os
+import shutil
+import tempfile
+import time
+
+import numpy as np
+from sklearn.base import clone
+
+from ._estimator import to_batch
+from .backend import asarray, parse_memory
+from .evaluate import _resolve_head, _score_features, _summarize
+
+__all__ = ["PrefixCache", "evaluate_cached", "parse_cache_memory", "prefix_keys"]
+
+
+def parse_cache_memory(value):
+    """Bytes of a ``cache_memory`` budget: as
+    :func:`featurelab.backend.parse_memory`, and 0 (spill everything)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value == 0:
+        return 0
+    return parse_memory(value, "cache_memory")
+
+
+def prefix_keys(network):
+    """The identity of every prefix of an unfitted ``network``.
+
+    Element ``d - 1`` identifies the first ``d`` layers (their classes and
+    parameters, and the network seed that seeds them); the last element, one
+    past the layers, adds the output pooling: networks with equal last keys
+    compute the same features.  The fit subset is not part of the key (it
+    depends on the data): :func:`evaluate_cached` adds its size.
+    """
+    keys, layers = [], []
+    for layer in network.layers:
+        params = sorted(layer.get_params(deep=False).items())
+        layers.append((type(layer).__name__, params))
+        keys.append(repr((network.random_state, layers)))
+    keys.append(repr((network.random_state, layers, network.output)))
+    return keys
+
+
+@dataclasses.dataclass
+class _Entry:
+    """A cached prefix of one fold: the maps (or features) its fitted layers
+    give the training and test samples, and what they cost.  The fitted
+    layers themselves are not needed again: every later layer starts from
+    the maps."""
+
+    train: np.ndarray
+    test: np.ndarray
+    fit_time: float
+    train_time: float
+    test_time: float
+    nbytes: int = 0           # bytes held in memory (0 when spilled)
+    paths: tuple = ()         # spilled .npy files
+
+
+class PrefixCache:
+    """Fitted layer prefixes and their maps, per fold, within a memory budget.
+
+    Parameters
+    ----------
+    max_memory : int or str
+        Bytes of maps held in memory (``'512MB'``, ``0``...).  Entries that
+        do not fit are spilled to ``.npy`` files.
+    directory : str or path, optional
+        Where a private temporary directory for spilled entries is made
+        (created on the first spill, removed by :meth:`close`); default: the
+        system's temporary directory.
+
+    Attributes
+    ----------
+    nbytes : int
+        Bytes of maps held in memory now (never above ``max_memory``).
+    hits, spills : int
+        Prefixes reused, and entries written to disk, so far.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featurelab._prefix import PrefixCache
+    >>> with PrefixCache(max_memory=100) as cache:
+    ...     cache.plan([["a"], ["a"]])         # two configurations share key 'a'
+    ...     train = cache.allocate((10, 4))    # 160 bytes: over the budget
+    ...     cache.shared("a"), type(train).__name__
+    (True, 'memmap')
+    """
+
+    def __init__(self, max_memory, directory=None):
+        self.max_memory = parse_cache_memory(max_memory)
+        self.directory = directory
+        self.nbytes = 0
+        self.hits = 0
+        self.spills = 0
+        self._uses = {}
+        self._entries = {}
+        self._tmp = None
+        self._files = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ planning
+    def plan(self, key_lists):
+        """Count the users of every key: one list of keys per configuration
+        still to run (see :func:`prefix_keys`)."""
+        for keys in key_lists:
+            for key in set(keys):
+                self._uses[key] = self._uses.get(key, 0) + 1
+
+    def shared(self, key):
+        """Whether a configuration still to run besides the current one
+        uses ``key``."""
+        return self._uses.get(key, 0) >= 2
+
+    def release(self, keys):
+        """A configuration using ``keys`` is done: drop the entries nobody
+        else needs."""
+        for key in set(keys):
+            uses = self._uses.get(key, 0) - 1
+            self._uses[key] = uses
+            if uses <= 0:
+                for dynamic in [k for k in self._entries if k[-1] == key]:
+                    self._drop(dynamic)
+
+    # ------------------------------------------------------------- storage
+    def allocate(self, shape):
+        """A float32 array of ``shape`` for maps to be cached: in memory when
+        it fits the budget (reserved until the entry is dropped), otherwise a
+        ``.npy`` file opened as a memmap."""
+        nbytes = 4 * math.prod(shape)
+        if self.nbytes + nbytes <= self.max_memory:
+            self.nbytes += nbytes
+            return np.empty(shape, dtype=np.float32)
+        self.spills += 1
+        return np.lib.format.open_memmap(self._new_path(), mode="w+",
+                                         dtype=np.float32, shape=shape)
+
+    def store(self, array):
+        """Keep ``array`` (computed outside the cache): in memory when it
+        fits the budget, otherwise saved to ``.npy`` and memory-mapped."""
+        array = np.asarray(array)
+        if self.nbytes + array.nbytes <= self.max_memory:
+            self.nbytes += array.nbytes
+            return array
+        self.spills += 1
+        path = self._new_path()
+        np.save(path, array, allow_pickle=False)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+
+    def put(self, key, entry):
+        entry.nbytes = sum(a.nbytes for a in (entry.train, entry.test)
+                           if not isinstance(a, np.memmap))
+        entry.paths = tuple(a.filename for a in (entry.train, entry.test)
+                            if isinstance(a, np.memmap))
+        self._entries[key] = entry
+
+    def get(self, key):
+        entry = self._entries.get(key)
+        if entry is not None:
+            self.hits += 1
+        return entry
+
+    def _new_path(self):
+        if self._tmp is None:
+            self._tmp = tempfile.mkdtemp(prefix="featurelab-cache-", dir=self.directory)
+        self._files += 1
+        return os.path.join(self._tmp, f"maps-{self._files}.npy")
+
+    def _drop(self, key):
+        entry = self._entries.pop(key)
+        self.nbytes -= entry.nbytes
+        entry.train = entry.test = None
+        for path in entry.paths:
+            try:
+                os.remove(path)
+            except OSError:  # pragma: no cover - still mapped on some platforms
+                pass
+
+    def close(self):
+        """Drop every entry and remove the spill directory."""
+        for key in list(self._entries):
+            self._drop(key)
+        self.nbytes = 0
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+def _rows(maps, index, full):
+    """The fit samples' maps: all of ``maps`` when the subset is the whole
+    set, else the rows ``index`` (a copy in memory)."""
+    return maps if full else maps[index]
+
+
+def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
+    """:func:`featurelab.evaluate.evaluate` of ``network`` (scaled features,
+    these ``splits``), reusing and filling ``cache``.
+
+    Per fold, the deepest prefix of ``network`` found in ``cache`` is
+    reused (its maps); every deeper prefix that another
+    configuration still to run shares is computed layer by layer and
+    cached; the rest of the network runs as in ``FeatureNetwork.transform``.
+    The times of a reused prefix are charged again, so that ``fit_time`` and
+    ``transform_time`` are the network's own cost whatever ran before it.
+    The caller releases the network's keys when done
+    (:meth:`PrefixCache.release`).
+
+    Returns
+    -------
+    result : EvaluationResult
+    """
+    head = _resolve_head(head, random_state)
+    keys = prefix_keys(network)
+    n_layers = len(network.layers)
+    depth = max((d for d in range(1, n_layers + 1) if cache.shared(keys[d - 1])),
+                default=0)
+    runs = []
+    for fold, (train, test) in enumerate(splits):
+        fitted = clone(network)
+        start = time.perf_counter()
+        batch, index = fitted._prepare(X[train])
+        test_batch = to_batch(fitted, X[test], reset=False)
+        full = len(index) == batch.shape[0]
+        prepare_time = time.perf_counter() - start
+
+        def key(d):
+            return (fold, len(index), keys[d - 1])
+
+        features = cache.get(key(n_layers + 1))
+        if features is not None:
+            F_train, F_test = features.train, features.test
+            fit_t, train_t, test_t = (features.fit_time, features.train_time,
+                                      features.test_time)
+        else:
+            reached, train_maps, test_maps = 0, batch, test_batch
+            fit_t, train_t, test_t = prepare_time, 0.0, 0.0
+            for d in range(depth, 0, -1):
+                entry = cache.get(key(d))
+                if entry is not None:
+                    reached, train_maps, test_maps = d, entry.train, entry.test
+                    fit_t, train_t, test_t = entry.fit_time, entry.train_time, entry.test_time
+                    break
+            budget = parse_memory(fitted.max_memory) // 2
+            for i in range(reached, depth):
+                layer, shape = fitted.layers_[i], fitted.shapes_[i]
+                t0 = time.perf_counter()
+                sample = _rows(train_maps, index, full) if layer._needs_data() \
+                    else train_maps[index[:1]]
+                layer.fit(asarray(sample, backend=fitted.backend_, dtype=np.float32))
+                t1 = time.perf_counter()
+                out_shape = fitted.shapes_[i + 1]
+                train_maps = fitted._apply(train_maps, layer, shape, budget,
+                                           out=cache.allocate((len(train),) + out_shape))
+                t2 = time.perf_counter()
+                test_maps = fitted._apply(test_maps, layer, shape, budget,
+                                          out=cache.allocate((len(test),) + out_shape))
+                t3 = time.perf_counter()
+                fit_t, train_t, test_t = fit_t + t1 - t0, train_t + t2 - t1, test_t + t3 - t2
+                cache.put(key(i + 1), _Entry(train_maps, test_maps, fit_t, train_t, test_t))
+            reached = max(reached, depth)
+            t0 = time.perf_counter()
+            if reached < n_layers:
+                last_data = fitted._last_data_layer()
+                sample = (_rows(train_maps, index, full) if reached <= last_data
+                          else train_maps[index[:1]])
+                fitted._pretrain(asarray(sample, backend=fitted.backend_,
+                                         dtype=np.float32), start=reached)
+            t1 = time.perf_counter()
+            F_train = fitted._features(train_maps, start=reached)
+            t2 = time.perf_counter()
+            F_test = fitted._features(test_maps, start=reached)
+            t3 = time.perf_counter()
+            fit_t, train_t, test_t = fit_t + t1 - t0, train_t + t2 - t1, test_t + t3 - t2
+            if cache.shared(keys[n_layers]):
+                cache.put(key(n_layers + 1),
+                          _Entry(cache.store(F_train), cache.store(F_test),
+                                 fit_t, train_t, test_t))
+        score, head_t = _score_features(head, True, F_train, y[train], F_test, y[test])
+        runs.append((score, fit_t + train_t, test_t, head_t, F_train.shape[1]))
+    return _summarize(runs)
