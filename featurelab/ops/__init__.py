@@ -6,6 +6,19 @@ backend.  No state, no estimators: those live in the layers built on top.
 """
 
 from ._conv import conv1d, conv2d
+from ._local import (
+    locally_connected1d,
+    locally_connected2d,
+    tiled_conv1d,
+    tiled_conv2d,
+)
+from ._matrix import (
+    LAYER_KINDS,
+    conv_matrix,
+    count_flops,
+    count_parameters,
+    matrix_density,
+)
 from ._nonlin import (
     NONLINEARITIES,
     abs,
@@ -21,6 +34,7 @@ from ._normalize import gaussian_window, local_contrast_normalize
 from ._pool import POOL_MODES, adaptive_pool, channel_pool, pool1d, pool2d, region_pool
 
 __all__ = [
+    "LAYER_KINDS",
     "NONLINEARITIES",
     "POOL_MODES",
     "abs",
@@ -28,10 +42,16 @@ __all__ = [
     "channel_pool",
     "conv1d",
     "conv2d",
+    "conv_matrix",
+    "count_flops",
+    "count_parameters",
     "gaussian_window",
     "get_nonlinearity",
     "identity",
     "local_contrast_normalize",
+    "locally_connected1d",
+    "locally_connected2d",
+    "matrix_density",
     "pool1d",
     "pool2d",
     "region_pool",
@@ -40,4 +60,6 @@ __all__ = [
     "soft_threshold",
     "split_sign",
     "tanh",
+    "tiled_conv1d",
+    "tiled_conv2d",
 ]
