@@ -34,20 +34,23 @@ from .kernels._learned import _patch_stats, cluster_patches, pca_components
 from .kernels._random import _normalize_rows
 from .ops import (
     POOL_MODES,
+    channel_pool,
     get_nonlinearity,
     local_contrast_normalize,
     pool1d,
     pool2d,
 )
 from .ops._conv import _conv
+from .ops._local import _locally_connected, _tiled_conv
 from .patches import ZCAWhitener, normalize_patches, sample_patches
 
-__all__ = ["ConvLayer", "FunctionLayer", "PoolLayer"]
+__all__ = ["ChannelPoolLayer", "ConvLayer", "FunctionLayer", "PoolLayer"]
 
 KERNEL_SOURCES = ("random", "gabor", "edges", "kmeans", "pca", "patches")
 NONLINEARITIES = ("relu", "abs", "tanh", "sigmoid", "triangle", "soft_threshold",
                   "split_sign", "identity")
 NORMALIZATIONS = ("lcn", "patch")
+SHARING = ("shared", "tiled", "local")
 _DATA_SOURCES = ("kmeans", "pca", "patches")
 _POOL = {1: pool1d, 2: pool2d}
 _LAYOUT = "(n_samples, n_channels, length) or (n_samples, n_channels, height, width)"
@@ -211,6 +214,23 @@ class ConvLayer(_Layer):
           returning such an array.
     stride, padding, dilation
         Of the convolution, as :func:`featurelab.ops.conv2d`.
+    sharing : {'shared', 'tiled', 'local'}, default='shared'
+        How output positions share kernels.  ``'shared'``: one bank of
+        ``n_kernels`` kernels everywhere (a convolution).  ``'tiled'``:
+        ``prod(tile)`` banks, position ``(i, j)`` using bank ``(i mod t_h,
+        j mod t_w)`` (tiled convolution, Le et al. 2010;
+        :func:`featurelab.ops.tiled_conv2d`).  ``'local'``: one bank per
+        output position, no sharing (a locally connected layer;
+        :func:`featurelab.ops.locally_connected2d`).  The banks are one
+        draw (or one k-means / PCA fit) of ``n_banks * n_kernels`` kernels
+        from the source, split bank by bank, so the source must be able to
+        make more than one bank: ``'random'``, ``'kmeans'``, ``'pca'``,
+        ``'patches'`` or a callable.  Preprocessing and nonlinearities work
+        as for ``'shared'``.
+    tile : int or tuple of int, default=2
+        Banks per axis for ``sharing='tiled'`` (at most the convolution's
+        output size on each axis; positions wrap modulo the tile, so it
+        need not divide the output).  Ignored otherwise.
     nonlinearity : str, callable or None, default='relu'
         ``'relu'``, ``'abs'``, ``'tanh'``, ``'sigmoid'``,
         ``'soft_threshold'``, ``'split_sign'`` (doubles the channels:
@@ -249,11 +269,13 @@ class ConvLayer(_Layer):
 
     Attributes
     ----------
-    kernels_ : array of shape (K, C, *size)
-        The kernels applied to the raw input (preprocessing folded in).
-    offsets_ : array of shape (K,)
+    kernels_ : array of shape (*banks, K, C, *size)
+        The kernels applied to the raw input (preprocessing folded in);
+        ``banks`` is ``()`` for ``sharing='shared'``, the tile for
+        ``'tiled'`` and the convolution's output grid for ``'local'``.
+    offsets_ : array of shape (*banks, K)
         Added to the responses (non-zero only with ``whiten=True``).
-    bank_ : array of shape (K, C * prod(size))
+    bank_ : array of shape (n_banks * K, C * prod(size))
         The kernels in the space of the preprocessed receptive fields.
     whitener_ : ZCAWhitener or None
     norm_epsilon_ : float or None
@@ -276,15 +298,18 @@ class ConvLayer(_Layer):
     """
 
     def __init__(self, n_kernels=None, size=5, *, kernels="random", stride=1,
-                 padding="valid", dilation=1, nonlinearity="relu", pool=None,
-                 normalize=None, whiten=False, n_patches=10_000, norm_epsilon=0.01,
-                 whiten_epsilon=0.1, kernel_params=None, random_state=None):
+                 padding="valid", dilation=1, sharing="shared", tile=2,
+                 nonlinearity="relu", pool=None, normalize=None, whiten=False,
+                 n_patches=10_000, norm_epsilon=0.01, whiten_epsilon=0.1,
+                 kernel_params=None, random_state=None):
         self.n_kernels = n_kernels
         self.size = size
         self.kernels = kernels
         self.stride = stride
         self.padding = padding
         self.dilation = dilation
+        self.sharing = sharing
+        self.tile = tile
         self.nonlinearity = nonlinearity
         self.pool = pool
         self.normalize = normalize
@@ -349,6 +374,24 @@ class ConvLayer(_Layer):
                 f"{tuple(input_shape[1:])}, padding={self.padding!r})."
             )
         conv_out = tuple((p - e) // s + 1 for p, e, s in zip(padded, extents, stride))
+        sharing = check_option(self.sharing, SHARING, "sharing")
+        banks = ()
+        if sharing == "tiled":
+            banks = as_tuple(self.tile, n_spatial, "tile")
+            if any(t > o for t, o in zip(banks, conv_out)):
+                raise ValueError(
+                    f"tile must be at most the convolution's output size {conv_out} "
+                    f"on every axis, got tile={banks}."
+                )
+        elif sharing == "local":
+            banks = conv_out
+        if banks and source in ("gabor", "edges", "array"):
+            raise ValueError(
+                f"sharing={sharing!r} needs a kernel source that can make one bank "
+                f"per {'tile' if sharing == 'tiled' else 'position'} "
+                f"('random', 'kmeans', 'pca', 'patches' or a callable), got "
+                f"kernels={source!r}: every bank would be the same."
+            )
         nonlin = self.nonlinearity
         if nonlin is None:
             nonlin = "identity"
@@ -372,7 +415,8 @@ class ConvLayer(_Layer):
         return {"source": source, "n_kernels": n_kernels, "size": size, "stride": stride,
                     "dilation": dilation, "pads": pads, "conv_out": conv_out, "nonlin": nonlin,
                     "whiten": whiten, "patch_norm": patch_norm, "pool": pool,
-                    "kernel_params": kernel_params, "n_spatial": n_spatial}
+                    "kernel_params": kernel_params, "n_spatial": n_spatial,
+                    "sharing": sharing, "banks": banks}
 
     def _n_out_kernels(self, params):
         """The number of kernels the source will produce (validated)."""
@@ -483,8 +527,10 @@ class ConvLayer(_Layer):
             scale = max(float(patches.var(axis=0).mean()), np.finfo(np.float32).tiny)
             whitener = ZCAWhitener(epsilon=rel * scale).fit(patches)
             patches = whitener.transform(patches)
+        banks = params["banks"]
+        n_total = n_kernels * math.prod(banks)
         try:
-            bank = self._make_bank(xp, source, n_kernels, n_channels, size, patches,
+            bank = self._make_bank(xp, source, n_total, n_channels, size, patches,
                                    kp, rng)
         except TypeError as exc:
             if "unexpected keyword argument" not in str(exc):
@@ -496,11 +542,11 @@ class ConvLayer(_Layer):
             folded = bank @ whitener.whitening_.astype(dtype)
             offsets = -(folded @ whitener.mean_.astype(dtype))
         else:
-            folded, offsets = bank, xp.zeros(n_kernels, dtype=dtype)
+            folded, offsets = bank, xp.zeros(n_total, dtype=dtype)
         self.input_shape_, self.output_shape_ = input_shape, output_shape
         self.norm_epsilon_, self.whitener_, self.bank_ = norm_epsilon, whitener, bank
-        self.kernels_ = folded.reshape((n_kernels, n_channels) + tuple(size))
-        self.offsets_ = offsets
+        self.kernels_ = folded.reshape(banks + (n_kernels, n_channels) + tuple(size))
+        self.offsets_ = offsets.reshape(banks + (n_kernels,))
         return self
 
     def _make_bank(self, xp, source, n_kernels, n_channels, size, patches, kp, rng):
@@ -595,23 +641,45 @@ class ConvLayer(_Layer):
             return _conv(xp, inp, bank, params["stride"], pads,
                          params["dilation"], bias, False, 1, budget)
 
+        banks = params["banks"]
+        unshared = {"tiled": _tiled_conv, "local": _locally_connected}.get(params["sharing"])
+
+        def apply_banks(inp, bank, bias=None):
+            if unshared is None:
+                return conv(inp, bank, bias)
+            return unshared(xp, inp, bank, params["stride"], pads, params["dilation"],
+                            bias, budget)
+
+        def per_position(values):
+            """Per-kernel values ``(*banks, K)`` as ``(1, K, *conv_out)``
+            (``(1, K, 1, ...)`` for values ``(K,)`` of one shared bank)."""
+            if values.ndim == 1:
+                return values.reshape(shape)
+            out = params["conv_out"]
+            index = tuple((xp.arange(o) % b).reshape((-1,) + (1,) * (len(out) - 1 - i))
+                          for i, (o, b) in enumerate(zip(out, banks)))
+            full = values[index]                       # (*conv_out, K)
+            n = len(out)
+            return full.transpose((n,) + tuple(range(n)))[None]
+
         if params["patch_norm"]:
             stats = _patch_stats(xp, conv, x, params["size"], self.norm_epsilon_)
 
-        def dots(bank, bank_offsets):
+        def dots(bank, bank_offsets, apply=conv):
             """Dot products of every preprocessed receptive field with the
             folded ``bank`` (kernels applied to the raw input)."""
             if stats is None:
-                return conv(x, bank, bank_offsets)
+                return apply(x, bank, bank_offsets)
             mean, inv_std, _ = stats
-            sums = bank.reshape(bank.shape[0], -1).sum(axis=1)
-            resp = conv(x, bank) - mean * sums.reshape(shape)
-            return resp * inv_std + bank_offsets.reshape(shape)
+            n_axes = params["n_spatial"] + 1
+            sums = bank.reshape(bank.shape[:-n_axes] + (-1,)).sum(axis=-1)
+            resp = apply(x, bank) - mean * per_position(sums)
+            return resp * inv_std + per_position(bank_offsets)
 
-        resp = dots(kernels, offsets)
+        resp = dots(kernels, offsets, apply_banks)
         nonlin = params["nonlin"]
         if nonlin == "triangle":
-            resp = self._triangle(xp, x, resp, dots, stats, conv, shape)
+            resp = self._triangle(xp, x, resp, dots, stats, conv, per_position)
         else:
             resp = get_nonlinearity(nonlin)(resp)
         if params["pool"] is not None:
@@ -622,21 +690,22 @@ class ConvLayer(_Layer):
             resp = local_contrast_normalize(resp)
         return resp.astype(out_dtype, copy=False)
 
-    def _triangle(self, xp, x, resp, dots, stats, conv, shape):
+    def _triangle(self, xp, x, resp, dots, stats, conv, per_position):
         dtype = x.dtype
         bank = self.bank_.astype(dtype, copy=False)
-        c_norms = (bank * bank).sum(axis=1).reshape(shape)
+        c_norms = per_position((bank * bank).sum(axis=1).reshape(self.offsets_.shape))
+        receptive = tuple(self.kernels_.shape[self.offsets_.ndim:])  # (C, *size)
         if self.whitener_ is not None:
             whitening = self.whitener_.whitening_.astype(dtype)
-            w_bank = whitening.reshape((whitening.shape[0],) + tuple(self.kernels_.shape[1:]))
+            w_bank = whitening.reshape((whitening.shape[0],) + receptive)
             w = dots(w_bank, -(whitening @ self.whitener_.mean_.astype(dtype)))
             w_sq = (w * w).sum(axis=1, keepdims=True)
         elif stats is not None:  # ||p - mean||^2 / (var + epsilon)
             mean, inv_std, squares = stats
-            dim = math.prod(self.kernels_.shape[1:])
+            dim = math.prod(receptive)
             w_sq = xp.maximum(squares - dim * mean * mean, 0) * inv_std * inv_std
         else:
-            ones = xp.ones((1,) + tuple(self.kernels_.shape[1:]), dtype=dtype)
+            ones = xp.ones((1,) + receptive, dtype=dtype)
             w_sq = conv(x * x, ones)
         z = xp.sqrt(xp.maximum(w_sq - 2 * resp + c_norms, 0))
         return xp.maximum(z.mean(axis=1, keepdims=True) - z, 0)
@@ -648,15 +717,21 @@ class ConvLayer(_Layer):
         return self._n_params(self.input_shape_)
 
     def _n_params(self, input_shape):
-        """Kernel weights, plus one offset per kernel when whitened."""
+        """Kernel weights, plus one offset per kernel when whitened, in
+        every bank."""
         params = self._check_params(tuple(input_shape))
-        n_kernels = self._n_out_kernels(params)
+        n_kernels = self._n_out_kernels(params) * math.prod(params["banks"])
         return int(n_kernels * (input_shape[0] * math.prod(params["size"])
                                 + params["whiten"]))
 
     def _describe_source(self):
         source = self._source()
-        extras = ["whiten" if check_bool(self.whiten, "whiten") else "",
+        sharing = check_option(self.sharing, SHARING, "sharing")
+        tiles = "x".join(map(str, as_tuple(self.tile, len(self.input_shape_) - 1, "tile"))) \
+            if sharing == "tiled" and hasattr(self, "input_shape_") else ""
+        extras = [f"tiled {tiles}".strip() if sharing == "tiled" else
+                  ("local" if sharing == "local" else ""),
+                  "whiten" if check_bool(self.whiten, "whiten") else "",
                   f"{self.normalize} norm" if self.normalize else ""]
         label = source if source not in ("array", "callable") else f"given {source}"
         return ", ".join([label] + [e for e in extras if e])
@@ -671,6 +746,8 @@ class ConvLayer(_Layer):
                       if check_bool(self.whiten, "whiten") else 0) + n_k
         if params["nonlin"] == "split_sign":
             extra += 2 * n_k
+        if params["banks"]:  # the receptive fields gathered per position
+            extra += input_shape[0] * math.prod(params["size"])
         return itemsize * (math.prod(input_shape) * 2 + (2 * n_k + extra) * maps
                            + 2 * math.prod(self.output_shape(input_shape)))
 
@@ -756,6 +833,64 @@ class PoolLayer(_StatelessLayer):
 
     def _describe_source(self):
         return f"{self.mode} pool"
+
+
+class ChannelPoolLayer(_StatelessLayer):
+    """Pooling across channels: :func:`featurelab.ops.channel_pool`.
+
+    Groups of ``group_size`` consecutive channels are reduced to one
+    (maxout with ``'max'``).  When a group holds separately parametrised
+    versions of one kernel -- a Gabor kernel at every orientation, say --
+    the pooled map is invariant to what varies inside the group: a learned
+    (here: designed) invariance, where spatial pooling gives invariance to
+    small translations only.
+
+    Parameters
+    ----------
+    group_size : int, default=2
+        Channels per group; must divide the number of input channels.
+    mode : {'max', 'avg', 'sum', 'l2'}, default='max'
+
+    Examples
+    --------
+    Rotation invariance: ``gabor_bank`` orders kernels frequency, then
+    orientation, then phase, so the 4 orientations x 2 phases of one
+    frequency are 8 consecutive channels.
+
+    >>> import numpy as np
+    >>> from featurelab.layers import ChannelPoolLayer, ConvLayer
+    >>> from featurelab.network import FeatureNetwork
+    >>> net = FeatureNetwork(
+    ...     [ConvLayer(kernels="gabor", size=7, nonlinearity="abs",
+    ...                kernel_params={"n_orientations": 4, "frequencies": [0.25]}),
+    ...      ChannelPoolLayer(8)], output=("adaptive", 1, "max"))
+    >>> x = np.zeros((1, 1, 15, 15), dtype=np.float32)
+    >>> x[0, 0, 7, 3:12] = 1                               # a horizontal bar
+    >>> turned = np.rot90(x, axes=(2, 3)).copy()           # the same bar, upright
+    >>> f = net.fit(x).transform(np.concatenate([x, turned]))
+    >>> f.shape, bool(np.allclose(f[0], f[1], rtol=1e-5))
+    ((2, 1), True)
+    """
+
+    def __init__(self, group_size=2, *, mode="max"):
+        self.group_size = group_size
+        self.mode = mode
+
+    def output_shape(self, input_shape):
+        """Shape of one output sample for one input sample of ``input_shape``."""
+        input_shape = tuple(int(s) for s in input_shape)
+        check_option(self.mode, POOL_MODES, "mode")
+        group = check_int(self.group_size, "group_size", minimum=1)
+        if input_shape[0] % group:
+            raise ValueError(f"group_size must divide the number of input channels "
+                             f"({input_shape[0]}), got group_size={group}.")
+        return (input_shape[0] // group,) + input_shape[1:]
+
+    def _transform(self, x, budget):
+        return channel_pool(x, self.group_size, mode=self.mode)
+
+    def _describe_source(self):
+        return f"{self.mode} over {self.group_size} channels"
 
 
 class FunctionLayer(_StatelessLayer):

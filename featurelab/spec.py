@@ -27,6 +27,8 @@ structure as a Python dict::
     layers = [
       { type = "conv", n_kernels = 32, size = 3, padding = "same", pool = ["max", 2] },
       { type = "pool", size = 2, mode = "avg" },
+      { type = "conv", n_kernels = 64, size = 3, sharing = "tiled", tile = 2 },
+      { type = "channel_pool", group_size = 2, mode = "max" },   # maxout
     ]
 
     [grid]                          # optional: every combination of these values
@@ -90,6 +92,8 @@ from .layers import (
     KERNEL_SOURCES,
     NONLINEARITIES,
     NORMALIZATIONS,
+    SHARING,
+    ChannelPoolLayer,
     ConvLayer,
     PoolLayer,
     _check_pool,
@@ -115,7 +119,7 @@ DEFAULT_OUTPUT = ["region", 2, "sum"]
 #: The kernel source of a configuration whose conv layers all set their own.
 NO_KERNEL_AXIS = "-"
 
-_LAYERS = {"conv": ConvLayer, "pool": PoolLayer}
+_LAYERS = {"conv": ConvLayer, "pool": PoolLayer, "channel_pool": ChannelPoolLayer}
 _MISSING = object()
 _CONFIG_FIELDS = ("layers", "output", "kernels", "head", "seed")
 
@@ -136,6 +140,7 @@ _ABBREV = {"depth": "d", "n_kernels": "k", "size": "s", "stride": "st",
            "padding": "pad", "dilation": "dil", "nonlinearity": "nl",
            "pool": "pool", "normalize": "norm", "whiten": "white",
            "n_patches": "np", "norm_epsilon": "ne", "whiten_epsilon": "we",
+           "sharing": "sh", "tile": "t",
            "kernels": "src", "kernel_params": "kp", "random_state": "rs",
            "output": "out"}
 
@@ -491,6 +496,10 @@ def _conv_value(key, value, path, where, at=None):
         elif key == "nonlinearity":
             value = "identity" if value is None else value  # the same function
             check_option(value, NONLINEARITIES, key)
+        elif key == "sharing":
+            check_option(value, SHARING, key)
+        elif key == "tile":
+            as_tuple(value, _n_axes(value), key)
         elif key == "pool":
             if value is not None:
                 _check_pool(value, _pool_axes(value))
@@ -525,6 +534,8 @@ def _pool_value(key, value, path, where):
                 as_tuple(value, _n_axes(value), key)
         elif key == "padding":
             as_tuple(value, _n_axes(value), key, minimum=0)
+        elif key == "group_size":
+            check_int(value, key, minimum=1)
     except (TypeError, ValueError) as exc:
         raise where.error(path, _strip_name(str(exc), key)) from None
     return value
@@ -541,7 +552,8 @@ def _layer(raw, path, where, arch):
                           f"\"conv\", n_kernels = 16 }}, got {raw!r} ({at}).")
     kind = raw.get("type", _MISSING)
     if kind is _MISSING:
-        raise where.error(path, f"missing key 'type' ('conv' or 'pool') ({at}).")
+        raise where.error(path, f"missing key 'type' ('conv', 'pool' or "
+                          f"'channel_pool') ({at}).")
     if not isinstance(kind, str) or kind not in _LAYERS:
         raise where.error(path + ("type",), f"{kind!r} is not one of "
                           f"{sorted(_LAYERS)} ({at}).")

@@ -38,7 +38,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
 
 from featurelab.kernels import edge_kernels, gabor_bank, random_kernels
-from featurelab.layers import ConvLayer, FunctionLayer, PoolLayer
+from featurelab.layers import ChannelPoolLayer, ConvLayer, FunctionLayer, PoolLayer
 from featurelab.ops import local_contrast_normalize
 from featurelab.patches import sample_patches
 from tests.ops._reference import as_tuple, reference_pads
@@ -1266,3 +1266,175 @@ def test_failed_fit_leaves_the_layer_unfitted():
     layer.set_params(n_kernels=2)
     with pytest.raises(NotFittedError):
         layer.transform(data(IMAGES))
+
+
+# --------------------------------------------------------------------------
+# 7. weight sharing (tiled, locally connected) and ChannelPoolLayer
+# --------------------------------------------------------------------------
+
+
+def expected_unshared(layer, x):
+    """The stage with one bank per tile or position: every receptive field
+    preprocessed by hand and dotted with (or compared to) the rows of
+    ``bank_`` that belong to its position's bank."""
+    x = np.asarray(x, np.float64)
+    n = x.ndim - 2
+    size = tuple(layer.kernels_.shape[-n:])
+    stride, dilation = as_tuple(layer.stride, n), as_tuple(layer.dilation, n)
+    extents = tuple(d * (k - 1) + 1 for d, k in zip(dilation, size))
+    pads = reference_pads(layer.padding, x.shape[2:], extents, stride)
+    fields = preprocess(layer, receptive_fields(x, size, stride, dilation, pads))
+    out = fields.shape[1:-1]
+    tile = as_tuple(layer.tile, n) if layer.sharing == "tiled" else out
+    n_kernels = layer.kernels_.shape[n]
+    banks = np.asarray(layer.bank_, np.float64).reshape(tile + (n_kernels, -1))
+    resp = np.empty((x.shape[0], n_kernels) + out)
+    for pos in np.ndindex(*out):
+        bank = banks[tuple(p % t for p, t in zip(pos, tile))]
+        f = fields[(slice(None),) + pos]
+        if layer.nonlinearity == "triangle":
+            z = np.sqrt(((f[:, None, :] - bank) ** 2).sum(axis=-1))
+            r = np.maximum(z.mean(axis=-1, keepdims=True) - z, 0)
+        else:
+            r = NONLIN[layer.nonlinearity](f @ bank.T)
+        resp[(slice(None), slice(None)) + pos] = r
+    if layer.pool is not None:
+        resp = brute_pool(resp, *pool_spec(layer.pool))
+    return resp
+
+
+SHARING_GEOMETRIES = [
+    ((3, 2, 9, 8), (3, 2), {"padding": 1, "tile": (2, 3)}),
+    ((3, 2, 9, 8), 3, {"stride": 2, "dilation": (1, 2), "tile": 2,
+                       "pool": ("max", 2)}),
+    ((4, 1, 17), 4, {"padding": "same", "tile": 3, "stride": 2}),
+]
+
+
+@pytest.mark.parametrize("sharing", ["tiled", "local"])
+@pytest.mark.parametrize("nonlinearity", ["relu", "triangle"])
+@pytest.mark.parametrize("normalize,whiten", [(None, False), ("patch", False),
+                                              (None, True), ("patch", True)])
+@pytest.mark.parametrize("shape,size,kw", SHARING_GEOMETRIES)
+def test_unshared_banks_equal_per_position_receptive_field_dots(shape, size, kw, sharing,
+                                                                normalize, whiten,
+                                                                nonlinearity):
+    X = data(shape)
+    layer = ConvLayer(3, size, sharing=sharing, normalize=normalize, whiten=whiten,
+                      nonlinearity=nonlinearity, n_patches=300, random_state=0,
+                      **kw).fit(X)
+    assert_close(layer.transform(X), expected_unshared(layer, X))
+    assert layer.transform(X).shape == (shape[0],) + layer.output_shape(shape[1:])
+
+
+def test_bank_shapes_and_parameter_counts():
+    X = data((3, 2, 9, 8))
+    shared = ConvLayer(4, 3, whiten=True, n_patches=200, random_state=0).fit(X)
+    tiled = ConvLayer(4, 3, sharing="tiled", tile=(2, 3), whiten=True, n_patches=200,
+                      random_state=0).fit(X)
+    local = ConvLayer(4, 3, sharing="local", whiten=True, n_patches=200,
+                      random_state=0).fit(X)
+    assert shared.kernels_.shape == (4, 2, 3, 3) and shared.offsets_.shape == (4,)
+    assert tiled.kernels_.shape == (2, 3, 4, 2, 3, 3) and tiled.offsets_.shape == (2, 3, 4)
+    assert local.kernels_.shape == (7, 6, 4, 2, 3, 3) and local.offsets_.shape == (7, 6, 4)
+    per_bank = 4 * (2 * 9 + 1)  # weights and one offset per kernel (whitened)
+    assert (shared.n_params_, tiled.n_params_, local.n_params_) == (
+        per_bank, 6 * per_bank, 42 * per_bank)
+    assert tiled.n_params_ == tiled.kernels_.size + tiled.offsets_.size
+    assert local._describe_source() == "random, local, whiten"
+    assert tiled._describe_source() == "random, tiled 2x3, whiten"
+
+
+@pytest.mark.parametrize("kernels", ["random", "kmeans"])
+def test_tile_one_is_the_shared_layer_and_full_tile_is_local(kernels):
+    X = data((4, 2, 7, 6))
+    kw = {"kernels": kernels, "whiten": True, "n_patches": 300, "random_state": 0}
+    shared = ConvLayer(3, 3, **kw).fit(X)
+    tile_one = ConvLayer(3, 3, sharing="tiled", tile=1, **kw).fit(X)
+    np.testing.assert_allclose(tile_one.transform(X), shared.transform(X), rtol=1e-10)
+    local = ConvLayer(3, 3, sharing="local", **kw).fit(X)
+    full = ConvLayer(3, 3, sharing="tiled", tile=(5, 4), **kw).fit(X)
+    np.testing.assert_allclose(full.transform(X), local.transform(X), rtol=1e-10)
+
+
+def test_unshared_kmeans_banks_are_one_kmeans_of_n_banks_times_k_centroids():
+    X = data((6, 1, 9, 9))
+    tiled = ConvLayer(3, 3, kernels="kmeans", sharing="tiled", tile=2, n_patches=200,
+                      random_state=0).fit(X)
+    rows = sampled_rows(X, 3, 1, 200, np.random.RandomState(0))
+    # no preprocessing: the 12 centroids are centres of those patches
+    assert tiled.bank_.shape == (12, 9)
+    labels = ((rows[:, None] - tiled.bank_[None]) ** 2).sum(-1).argmin(1)
+    for k in range(12):
+        if (labels == k).any():
+            np.testing.assert_allclose(tiled.bank_[k], rows[labels == k].mean(0),
+                                       rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("kw,error,match", [
+    ({"sharing": "tilted"}, ValueError, "sharing must be one of"),
+    ({"sharing": "tiled", "tile": 9}, ValueError, r"tile must be at most .* \(7, 7\)"),
+    ({"sharing": "tiled", "tile": 0}, ValueError, "tile"),
+    ({"sharing": "tiled", "tile": (2, 2, 2)}, ValueError, "tile"),
+    ({"sharing": "local", "kernels": "gabor"}, ValueError, "every bank would be the same"),
+    ({"sharing": "tiled", "kernels": "edges"}, ValueError, "one bank per tile"),
+    ({"sharing": "local", "kernels": np.ones((2, 1, 3, 3))}, ValueError,
+     "one bank per position"),
+])
+def test_bad_sharing(kw, error, match):
+    with pytest.raises(error, match=match):
+        ConvLayer(**{"n_kernels": 2, "size": 3, **kw}).fit(data((2, 1, 9, 9)))
+
+
+def test_unshared_layers_on_each_backend_match_numpy(backend):
+    X = data((3, 2, 8, 7))
+    for kw in ({"sharing": "tiled", "tile": (2, 3), "normalize": "patch"},
+               {"sharing": "local", "whiten": True, "nonlinearity": "triangle"}):
+        kw = {"n_kernels": 3, "size": 3, "n_patches": 150, "random_state": 0, **kw}
+        ref = ConvLayer(**kw).fit(X).transform(X)
+        out = ConvLayer(**kw).fit(backend.asarray(X)).transform(backend.asarray(X))
+        assert _on_backend(out, backend)
+        np.testing.assert_allclose(backend.to_numpy(out), ref, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg", "sum", "l2"])
+def test_channel_pool_layer_reduces_consecutive_channels(mode, backend):
+    X = data((2, 6, 5, 4))
+    layer = ChannelPoolLayer(3, mode=mode).fit(backend.asarray(X))
+    out = backend.to_numpy(layer.transform(backend.asarray(X)))
+    groups = X.reshape(2, 2, 3, 5, 4)
+    expected = {"max": groups.max(2), "avg": groups.mean(2), "sum": groups.sum(2),
+                "l2": np.sqrt((groups ** 2).sum(2))}[mode]
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    assert layer.output_shape((6, 5, 4)) == (2, 5, 4) == layer.output_shape_
+    assert layer._n_params((6, 5, 4)) == 0
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"group_size": 4}, r"group_size must divide the number of input channels \(6\)"),
+    ({"group_size": 0}, "group_size must be >= 1"),
+    ({"mode": "median"}, "mode must be one of"),
+])
+def test_bad_channel_pool(kw, match):
+    with pytest.raises(ValueError, match=match):
+        ChannelPoolLayer(**kw).fit(data((2, 6, 5, 4)))
+
+
+def test_pooling_over_rotated_gabor_filters_is_rotation_invariant():
+    # every bar at a multiple of 45 degrees excites one orientation of the
+    # bank; the max over the 8 orientation x phase channels of a frequency
+    # is the same for all of them, while the orientation channels differ
+    kp = {"n_orientations": 4, "frequencies": [0.2]}
+    conv = ConvLayer(kernels="gabor", size=9, nonlinearity="abs", kernel_params=kp)
+    bars = np.zeros((4, 1, 21, 21))
+    bars[0, 0, 10, 4:17] = 1
+    bars[1] = np.rot90(bars[0], axes=(1, 2))
+    bars[2, 0] = np.eye(21)[::-1] * (np.abs(np.subtract.outer(np.arange(21),
+                                                              np.arange(21))) < 7)
+    bars[3] = np.rot90(bars[2], axes=(1, 2))
+    maps = conv.fit(bars).transform(bars)
+    per_orientation = maps.max(axis=(2, 3))
+    assert np.ptp(per_orientation, axis=0).max() > 0.5 * per_orientation.max()
+    pooled = ChannelPoolLayer(8).fit(maps).transform(maps).max(axis=(2, 3))
+    np.testing.assert_allclose(pooled[1], pooled[0], rtol=1e-6)
+    np.testing.assert_allclose(pooled[3], pooled[2], rtol=1e-6)

@@ -6,6 +6,7 @@ import pickle
 import re
 import tomllib
 
+import numpy as np
 import pytest
 
 from featurelab.datasets import load_digits_images
@@ -394,8 +395,8 @@ def test_bad_values_name_key_and_line(tmp_path, old, new, needle, message):
      (r"architecture\[0\]\.layers\[1\]\.window: unknown pool layer parameter 'window' "
      r"\(layer 1 of architecture 'conv32'\)")),
     ('{ type = "dense", n_kernels = 32 },', "dense",
-     (r"architecture\[0\]\.layers\[0\]\.type: 'dense' is not one of \['conv', 'pool'\] "
-     r"\(layer 0 of architecture 'conv32'\)")),
+     (r"architecture\[0\]\.layers\[0\]\.type: 'dense' is not one of "
+     r"\['channel_pool', 'conv', 'pool'\] \(layer 0 of architecture 'conv32'\)")),
     ('{ n_kernels = 32 },', "{ n_kernels = 32 }",
      r"architecture\[0\]\.layers\[0\]: missing key 'type'"),
     ('{ type = "conv", n_kernels = 0 },', "n_kernels = 0",
@@ -658,3 +659,34 @@ def test_default_spec_keys_are_copies():
     configs[0]["layers"][0]["n_kernels"] = 999
     assert spec.configurations()[0]["layers"][0]["n_kernels"] != 999
     assert copy.deepcopy(spec) == spec
+
+
+def test_sharing_tile_and_channel_pool_layers_build():
+    spec = load_spec({
+        "data": {"dataset": "digits"}, "protocol": {"cv": 3},
+        "screen": {"kernels": ["random"], "heads": ["ridge"], "seeds": [0]},
+        "architecture": [{"name": "tiled-maxout", "layers": [
+            {"type": "conv", "n_kernels": 8, "size": 3, "sharing": "tiled", "tile": [2, 3],
+             "nonlinearity": "none"},
+            {"type": "channel_pool", "group_size": 2, "mode": "l2"}]}],
+    })
+    net = build_network(spec.configurations()[0])
+    conv, pool = net.layers
+    assert (conv.sharing, conv.tile) == ("tiled", (2, 3))
+    assert (type(pool).__name__, pool.group_size, pool.mode) == ("ChannelPoolLayer", 2, "l2")
+    assert net.fit(np.zeros((4, 1, 8, 8))).shapes_[1:] == [(8, 6, 6), (4, 6, 6)]
+
+
+@pytest.mark.parametrize("layer, message", [
+    ({"type": "conv", "sharing": "tilted"},
+     r"layers\[0\]\.sharing: must be one of \['local', 'shared', 'tiled'\]"),
+    ({"type": "conv", "sharing": "tiled", "tile": 0}, r"layers\[0\]\.tile: "),
+    ({"type": "channel_pool", "group_size": 0}, r"layers\[0\]\.group_size: must be >= 1"),
+    ({"type": "channel_pool", "mode": "median"}, r"layers\[0\]\.mode: must be one of"),
+    ({"type": "channel_pool", "size": 2}, "unknown channel_pool layer parameter 'size'"),
+])
+def test_bad_sharing_and_channel_pool_keys(layer, message):
+    with pytest.raises(ValueError, match=message):
+        load_spec({"data": {"dataset": "digits"}, "protocol": {"cv": 3},
+                   "screen": {"kernels": ["random"], "heads": ["ridge"], "seeds": [0]},
+                   "architecture": [{"name": "a", "layers": [layer]}]})
