@@ -612,7 +612,15 @@ class ConvLayer(_Layer):
 
     def _transform(self, x, budget):
         xp = get_namespace(x)
-        params = self._check_params(self.input_shape_)
+        # the input's own shape (a network may pass samples of another size
+        # than the fit's: see FeatureNetwork.transform of a list)
+        params = self._check_params(tuple(x.shape[1:]))
+        if params["sharing"] == "local" and params["banks"] != self.offsets_.shape[:-1]:
+            raise ValueError(
+                f"sharing='local' has one bank per output position of the fitted "
+                f"input {self.input_shape_}; it cannot transform samples of shape "
+                f"{tuple(x.shape[1:])}."
+            )
         out_dtype = x.dtype
         pads = params["pads"]
         if (params["nonlin"] == "triangle" and not params["patch_norm"]

@@ -54,6 +54,60 @@ def _conv_budget(budget):
     return max(budget // 8, 1)
 
 
+def _upsample(maps, size):
+    """``maps`` ``(n, C, *m)`` at spatial ``size`` by nearest neighbour
+    (position ``i`` of ``n`` takes ``i * m // n``)."""
+    xp = get_namespace(maps)
+    for axis, (n, m) in enumerate(zip(size, maps.shape[2:])):
+        maps = xp.take(maps, xp.arange(n) * m // n, axis=axis + 2)
+    return maps
+
+
+def _is_sample_list(X):
+    """Whether ``X`` is a list (or tuple) of samples ``(C, *spatial)``
+    rather than array-like rows."""
+    return (isinstance(X, (list, tuple)) and len(X) > 0
+            and all(getattr(x, "ndim", 0) in (2, 3) for x in X))
+
+
+def _check_samples(X, input_shape):
+    """The samples of a list as float32 arrays of one backend, each
+    ``(C, L)`` or ``(C, H, W)`` with the channels (and number of axes) of
+    ``input_shape`` (or of the first sample)."""
+    first = X[0]
+    ndim, channels = first.ndim, int(first.shape[0])
+    if input_shape is not None:
+        ndim, channels = len(input_shape), input_shape[0]
+    xp = get_namespace(*X)
+    samples = []
+    for i, x in enumerate(X):
+        if x.ndim != ndim or int(x.shape[0]) != channels or 0 in x.shape:
+            layout = "(C, L)" if ndim == 2 else "(C, H, W)"
+            raise ValueError(
+                f"X[{i}] must be a sample of shape {layout} with C = {channels} "
+                f"(every sample of a list has the same channels and number of axes; "
+                f"sizes may differ), got shape {tuple(x.shape)}."
+            )
+        x = x.astype(xp.float32, copy=False)
+        if not bool(xp.isfinite(x).all()):
+            raise ValueError(f"X[{i}] contains NaN or infinity.")
+        samples.append(x)
+    return samples
+
+
+def _center_crop(samples):
+    """The samples cropped (centred) to the smallest size on every axis,
+    stacked."""
+    size = tuple(min(int(x.shape[a]) for x in samples)
+                 for a in range(1, samples[0].ndim))
+    crops = []
+    for x in samples:
+        starts = [(int(n) - m) // 2 for n, m in zip(x.shape[1:], size)]
+        crops.append(x[(slice(None),) + tuple(slice(a, a + m)
+                                              for a, m in zip(starts, size))])
+    return get_namespace(*crops).stack(crops)
+
+
 class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """A feature network: layers pretrained greedily, as one transformer.
 
@@ -219,7 +273,9 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ----------
         X : array of shape (n_samples, n_features) or (n_samples, C, *spatial)
             NumPy or CuPy; or ``(n_samples, H, W)`` with ``input_shape=(1, H,
-            W)``.
+            W)``; or a list of samples ``(C, L)`` / ``(C, H, W)`` of different
+            sizes, which are cropped (centred) to the smallest size on every
+            axis for the pretraining (``input_shape_`` is that size).
         y : ignored
 
         Returns
@@ -227,6 +283,8 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : FeatureNetwork
         """
         start = time.perf_counter()
+        if _is_sample_list(X):
+            X = _center_crop(_check_samples(X, None))
         batch, index = self._prepare(X)
         current = asarray(batch[index], backend=self.backend_, dtype=np.float32)
         self._pretrain(current)
@@ -345,24 +403,83 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array of shape (n_samples, n_features) or (n_samples, C, *spatial)
+        X : array of shape (n_samples, n_features) or (n_samples, C, *spatial), or list
+            A list of samples ``(C, L)`` / ``(C, H, W)`` may mix sizes (the
+            channels must be those of the fit): each gets one row of
+            ``n_features_out_`` features, which needs an output that pools to
+            a fixed size (``('region', ...)`` or ``('adaptive', ...)``; not
+            ``'flatten'``) and layers that accept the size (not
+            ``sharing='local'``).  Samples of one size go through together.
 
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out_), float32
             NumPy, whatever the backend.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from featurelab.layers import ConvLayer
+        >>> from featurelab.network import FeatureNetwork
+        >>> rng = np.random.default_rng(0)
+        >>> images = [rng.random((1, 12, 12)), rng.random((1, 20, 15)),
+        ...           rng.random((1, 9, 30))]
+        >>> net = FeatureNetwork([ConvLayer(8, 3)], output=("adaptive", 1, "max"),
+        ...                      random_state=0).fit(images)
+        >>> net.input_shape_                   # the crops it was pretrained on
+        (1, 9, 12)
+        >>> net.transform(images).shape        # one row of 8 features per image
+        (3, 8)
         """
         check_is_fitted(self)
+        if _is_sample_list(X):
+            return self._transform_list(X)
         return self._features(to_batch(self, X, reset=False))
 
-    def _features(self, maps, start=0):
+    def _transform_list(self, X):
+        """Features of a list of samples of any sizes: samples of one shape
+        go through the layers together."""
+        samples = _check_samples(X, self.input_shape_)
+        out = np.empty((len(samples), self.n_features_out_), dtype=np.float32)
+        groups = {}
+        for i, sample in enumerate(samples):
+            groups.setdefault(tuple(sample.shape), []).append(i)
+        for shape, index in groups.items():
+            shapes = self._shapes_for(shape, index[0])
+            xp = get_namespace(samples[index[0]])
+            batch = xp.stack([samples[i] for i in index])
+            out[np.asarray(index)] = self._features(batch, shapes=shapes)
+        return out
+
+    def _shapes_for(self, shape, first):
+        """The shapes through the layers of samples of ``shape`` (``first``:
+        the index of one such sample, for the error messages)."""
+        shapes = [tuple(shape)]
+        try:
+            for i, layer in enumerate(self.layers_):
+                shapes.append(tuple(layer.output_shape(shapes[-1])))
+            n_out = self._n_out(shapes[-1], self._output_params)
+        except ValueError as exc:
+            raise ValueError(f"X[{first}] of shape {tuple(shape)}: {exc}") from exc
+        if n_out != self.n_features_out_:
+            raise ValueError(
+                f"X[{first}] of shape {tuple(shape)} gives {n_out} features, not "
+                f"{self.n_features_out_}: output={self.output!r} keeps positions; "
+                "use ('region', ...) or ('adaptive', ...) for samples of different "
+                "sizes."
+            )
+        return shapes
+
+    def _features(self, maps, start=0, shapes=None):
         """Features of ``maps``, the input of layer ``start`` (host or
         backend), chunk by chunk through ``layers_[start:]`` and the output
-        pooling."""
+        pooling; ``shapes``: the sample shapes through the layers, when
+        not ``shapes_``."""
         budget = parse_memory(self.max_memory)
         layers = self.layers_[start:]
-        per = max((layer._work_bytes(s, 4) for layer, s in zip(layers, self.shapes_[start:])),
-                  default=4 * math.prod(self.shapes_[start]))
+        shapes = self.shapes_ if shapes is None else shapes
+        per = max((layer._work_bytes(s, 4) for layer, s in zip(layers, shapes[start:])),
+                  default=4 * math.prod(shapes[start]))
         per += 4 * self.n_features_out_
         chunk = self._chunk(per, budget - _conv_budget(budget))
         out = np.empty((maps.shape[0], self.n_features_out_), dtype=np.float32)
@@ -373,6 +490,84 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             for layer in layers:
                 y = layer._transform(y, _conv_budget(budget))
             out[begin:begin + y.shape[0]] = to_numpy(self._pool_output(y))
+        return out
+
+    def dense_features(self, X, *, layers="last"):
+        """Features of every input position, at the input's resolution.
+
+        For labelling every pixel (or time step) with a scikit-learn
+        classifier: ``F = net.dense_features(X)`` then
+        ``clf.fit(F.reshape(-1, F.shape[-1]), labels.ravel())``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features) or (n_samples, C, *spatial)
+            As for :meth:`transform`.
+        layers : 'last', 'all' or list of int, default='last'
+            Whose maps: the last layer's, every layer's concatenated
+            ("hypercolumns", Hariharan et al. 2015), or those of the given
+            layer indices, in that order.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, *spatial, n_channels), float32
+            The maps brought to the input's spatial size by nearest
+            neighbour: on each axis, input position ``i`` of ``n`` takes map
+            position ``i * m // n`` of ``m``.  That aligns maps that cover
+            the input uniformly (``padding='same'``, pooling); maps of
+            ``'valid'`` convolutions are stretched over the input.  NumPy,
+            whatever the backend.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from featurelab.layers import ConvLayer
+        >>> from featurelab.network import FeatureNetwork
+        >>> X = np.random.default_rng(0).random((3, 1, 16, 16))
+        >>> net = FeatureNetwork([ConvLayer(4, 3, padding="same", pool=("max", 2)),
+        ...                       ConvLayer(6, 3, padding="same")],
+        ...                      random_state=0).fit(X)
+        >>> net.dense_features(X).shape               # 6 maps of 8 x 8, upsampled
+        (3, 16, 16, 6)
+        >>> net.dense_features(X, layers="all").shape  # 4 + 6 channels per pixel
+        (3, 16, 16, 10)
+        """
+        check_is_fitted(self)
+        n_layers = len(self.layers_)
+        if isinstance(layers, str) and layers in ("last", "all"):
+            chosen = [n_layers - 1] if layers == "last" else list(range(n_layers))
+        elif (isinstance(layers, (list, tuple)) and layers
+              and all(isinstance(i, int) and not isinstance(i, bool) for i in layers)):
+            chosen = [i % n_layers if -n_layers <= i < n_layers else None for i in layers]
+            if None in chosen:
+                raise ValueError(f"layers must index the {n_layers} layers, got "
+                                 f"{list(layers)}.")
+        else:
+            raise ValueError(f"layers must be 'last', 'all' or a non-empty list of "
+                             f"layer indices, got {layers!r}.")
+        batch = to_batch(self, X, reset=False)
+        spatial = tuple(batch.shape[2:])
+        n_channels = sum(self.shapes_[i + 1][0] for i in chosen)
+        budget = parse_memory(self.max_memory)
+        per = max(layer._work_bytes(s, 4) for layer, s in zip(self.layers_, self.shapes_))
+        per += 8 * math.prod(spatial) * n_channels
+        chunk = self._chunk(per, budget - _conv_budget(budget))
+        out = np.empty((batch.shape[0],) + spatial + (n_channels,), dtype=np.float32)
+        for begin in range(0, batch.shape[0], chunk):
+            y = asarray(batch[begin:begin + chunk], backend=self.backend_,
+                        dtype=np.float32)
+            maps = {}
+            for i, layer in enumerate(self.layers_[:max(chosen) + 1]):
+                y = layer._transform(y, _conv_budget(budget))
+                if i in chosen:
+                    maps[i] = y
+            offset = 0
+            for i in chosen:
+                up = _upsample(maps[i], spatial)
+                c = up.shape[1]
+                out[begin:begin + up.shape[0], ..., offset:offset + c] = to_numpy(
+                    get_namespace(up).moveaxis(up, 1, -1))
+                offset += c
         return out
 
     def _pool_output(self, y):

@@ -343,3 +343,155 @@ def test_shared_first_layers_are_fitted_identically_whatever_the_depth(digits):
     shallow = _net(layers=[first], random_state=5).fit(X)
     deep = _net(layers=[first, ConvLayer(4, 3), PoolLayer(2)], random_state=5).fit(X)
     np.testing.assert_array_equal(shallow.layers_[0].kernels_, deep.layers_[0].kernels_)
+
+
+# ------------------------------------------------- samples of different sizes
+def _sizes(seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.random((2,) + shape).astype(np.float32)
+            for shape in [(9, 12), (14, 11), (9, 12), (20, 17), (10, 30)]]
+
+
+def _fixed_shape_oracle(net, sample):
+    """The features of one sample through layers rebuilt from the fitted
+    kernels and fitted on that sample's own shape (no list path)."""
+    layers = []
+    for layer in net.layers_:
+        if isinstance(layer, ConvLayer):
+            params = layer.get_params()
+            params.update(kernels=np.asarray(layer.kernels_), n_kernels=None)
+            layers.append(ConvLayer(**params))
+        else:
+            layers.append(clone(layer))
+    oracle = FeatureNetwork(layers, output=net.output, random_state=0)
+    return oracle.fit(sample[None]).transform(sample[None])[0]
+
+
+@pytest.mark.parametrize("output", [("adaptive", 2, "max"), ("region", 2, "sum")])
+def test_a_list_of_sizes_gives_one_row_each(output):
+    samples = _sizes()
+    net = FeatureNetwork([ConvLayer(4, 3, padding="same", pool=("max", 2)),
+                          PoolLayer(1), ConvLayer(5, (2, 3), stride=(1, 2))],
+                         output=output, random_state=0).fit(samples)
+    features = net.transform(samples)
+    assert features.shape == (5, 5 * 4) and features.dtype == np.float32
+    for sample, row in zip(samples, features):
+        np.testing.assert_allclose(row, _fixed_shape_oracle(net, sample), rtol=1e-5,
+                                   atol=1e-6)
+    # samples of one shape: the same as the stacked array
+    same = [samples[0], samples[2]]
+    np.testing.assert_array_equal(net.transform(same), features[[0, 2]])
+
+
+def test_fit_on_a_list_pretrains_on_centred_crops():
+    samples = _sizes()
+    kw = {"output": ("adaptive", 1, "avg"), "random_state": 0}
+    layers = [ConvLayer(3, 3, kernels="kmeans", whiten=True, n_patches=100)]
+    net = FeatureNetwork(layers, **kw).fit(samples)
+    crops = np.stack([s[:, (s.shape[1] - 9) // 2:(s.shape[1] - 9) // 2 + 9,
+                         (s.shape[2] - 11) // 2:(s.shape[2] - 11) // 2 + 11]
+                      for s in samples])
+    ref = FeatureNetwork(layers, **kw).fit(crops)
+    assert net.input_shape_ == (2, 9, 11) == ref.input_shape_
+    np.testing.assert_array_equal(net.layers_[0].kernels_, ref.layers_[0].kernels_)
+    np.testing.assert_array_equal(net.transform(crops), ref.transform(crops))
+
+
+def test_one_dimensional_signals_of_different_lengths():
+    rng = np.random.default_rng(1)
+    signals = [rng.standard_normal((1, n)).astype(np.float32) for n in (40, 25, 61)]
+    net = FeatureNetwork([ConvLayer(6, 5, padding="same", dilation=2)],
+                         output=("adaptive", 3, "max"), random_state=0).fit(signals)
+    features = net.transform(signals)
+    assert features.shape == (3, 18)
+    for signal, row in zip(signals, features):
+        np.testing.assert_allclose(row, _fixed_shape_oracle(net, signal), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_sample_lists_on_the_cupy_path(strict_cupy):
+    samples = _sizes()
+    net = FeatureNetwork([ConvLayer(4, 3)], output=("adaptive", 1, "max"),
+                         backend="cupy", random_state=0)
+    features = net.fit([strict_cupy.asarray(s) for s in samples]).transform(
+        [strict_cupy.asarray(s) for s in samples])
+    ref = FeatureNetwork([ConvLayer(4, 3)], output=("adaptive", 1, "max"),
+                         random_state=0).fit(samples).transform(samples)
+    assert isinstance(features, np.ndarray)
+    np.testing.assert_allclose(features, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_bad_sample_lists():
+    samples = _sizes()
+    net = FeatureNetwork([ConvLayer(4, 3)], output=("adaptive", 1, "max"),
+                         random_state=0).fit(samples)
+    with pytest.raises(ValueError, match=r"X\[1\] must be a sample of shape \(C, H, W\) "
+                                         r"with C = 2"):
+        net.transform([samples[0], samples[1][:1]])
+    with pytest.raises(ValueError, match=r"X\[0\] must be a sample"):
+        net.transform([np.ones((2, 10))])
+    bad = samples[0].copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"X\[0\] contains NaN"):
+        net.transform([bad])
+    with pytest.raises(ValueError, match=r"X\[0\] of shape \(2, 2, 9\): .*size"):
+        net.transform([np.ones((2, 2, 9), np.float32)])
+    flat = FeatureNetwork([ConvLayer(4, 3)], output="flatten", random_state=0).fit(samples)
+    with pytest.raises(ValueError, match=r"X\[0\] of shape \(2, 9, 12\) gives 280 features, "
+                                         r"not 252: output='flatten' keeps positions"):
+        flat.transform(samples[:2])
+    local = FeatureNetwork([ConvLayer(4, 3, sharing="local")],
+                           output=("adaptive", 1, "max"), random_state=0).fit(samples)
+    with pytest.raises(ValueError, match="sharing='local' has one bank per output"):
+        local.transform(samples[:2])
+
+
+# ------------------------------------------------------------ dense features
+def test_dense_features_are_the_maps_upsampled_channels_last():
+    X = np.random.default_rng(0).random((3, 1, 12, 10)).astype(np.float32)
+    net = FeatureNetwork([ConvLayer(4, 3, padding="same", pool=("max", 2)),
+                          ConvLayer(5, 3, padding="same")], random_state=0).fit(X)
+    first = net.layers_[0].transform(X)                 # (3, 4, 6, 5)
+    second = net.layers_[1].transform(first)            # (3, 5, 6, 5)
+    up = lambda m: np.repeat(np.repeat(m, 2, axis=2), 2, axis=3)  # noqa: E731
+    last = net.dense_features(X)
+    np.testing.assert_array_equal(last, np.moveaxis(up(second), 1, -1))
+    both = net.dense_features(X, layers="all")
+    np.testing.assert_array_equal(both, np.concatenate(
+        [np.moveaxis(up(first), 1, -1), np.moveaxis(up(second), 1, -1)], axis=-1))
+    np.testing.assert_array_equal(net.dense_features(X, layers=[1, 0]),
+                                  np.concatenate([last, both[..., :4]], axis=-1))
+    np.testing.assert_array_equal(net.dense_features(X, layers=[-2]), both[..., :4])
+    small = FeatureNetwork([ConvLayer(4, 3, padding="same", pool=("max", 2))],
+                           random_state=0, batch_size=1).fit(X)
+    np.testing.assert_array_equal(small.dense_features(X),
+                                  np.moveaxis(up(first), 1, -1))
+
+
+def test_dense_features_nearest_rule_for_uneven_sizes_and_1d():
+    x = np.random.default_rng(0).random((2, 1, 11)).astype(np.float32)
+    net = FeatureNetwork([ConvLayer(3, 3, pool=("avg", 2))], random_state=0).fit(x)
+    maps = net.layers_[0].transform(x)                  # (2, 3, 4): 11 -> 9 -> 4
+    dense = net.dense_features(x)
+    assert dense.shape == (2, 11, 3)
+    for i in range(11):
+        np.testing.assert_array_equal(dense[:, i], maps[:, :, i * 4 // 11])
+
+
+def test_dense_features_on_the_cupy_path(strict_cupy):
+    X = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    kw = {"layers": [ConvLayer(3, 3, padding="same", pool=("max", 2))],
+          "random_state": 0}
+    ref = FeatureNetwork(**kw).fit(X).dense_features(X)
+    net = FeatureNetwork(**kw, backend="cupy").fit(strict_cupy.asarray(X))
+    got = net.dense_features(strict_cupy.asarray(X))
+    assert isinstance(got, np.ndarray)
+    np.testing.assert_allclose(got, ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize("layers", ["first", [], [2], [-3], [0.5], True])
+def test_bad_dense_layers(layers):
+    X = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    net = FeatureNetwork([ConvLayer(3, 3), ConvLayer(2, 3)], random_state=0).fit(X)
+    with pytest.raises(ValueError, match="layers must"):
+        net.dense_features(X, layers=layers)
