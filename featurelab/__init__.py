@@ -11,7 +11,7 @@ ops
 kernels
     Random, hand-designed and learned kernel banks.
 layers
-    ConvLayer, PoolLayer, FunctionLayer: one stage of a network each.
+    ConvLayer, PoolLayer, ChannelPoolLayer, FunctionLayer: one stage of a network each.
 network
     FeatureNetwork: layers pretrained greedily, as a scikit-learn transformer.
 evaluate
@@ -25,12 +25,13 @@ backend
 from . import backend, ops
 from .backend import get_backend, get_namespace, use_backend
 from .evaluate import EvaluationResult, evaluate
-from .layers import ConvLayer, FunctionLayer, PoolLayer
+from .layers import ChannelPoolLayer, ConvLayer, FunctionLayer, PoolLayer
 from .network import FeatureNetwork
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ChannelPoolLayer",
     "ConvLayer",
     "EvaluationResult",
     "FeatureNetwork",

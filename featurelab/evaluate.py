@@ -123,9 +123,11 @@ def evaluate(transformer, X, y, *, head="logistic", cv=5, scale=True,
         :class:`featurelab.network.FeatureNetwork`; it is cloned for every
         fold and fitted as ``fit(X_train)``: labels never reach it. Its
         ``transform`` must return an array of shape (n_samples, n_features).
-    X : array of shape (n_samples, n_features) or (n_samples, C, L) or (n_samples, C, H, W)
+    X : array of shape (n_samples, n_features) or (n_samples, C, L) or (n_samples, C, H, W), or list
         Samples along axis 0; any number of further axes is passed on to the
-        transformer as is (no dtype conversion). NumPy or CuPy.
+        transformer as is (no dtype conversion). NumPy or CuPy.  A list of
+        array samples (of different sizes, say) is passed on as a list of
+        the fold's samples.
     y : array-like of shape (n_samples,)
         Class labels (at least two classes).
     head : {'logistic', 'linear_svc', 'ridge'} or classifier, default='logistic'
@@ -347,12 +349,24 @@ def _check_random_state(random_state):
         )
 
 
+def _is_sample_list(X):
+    """A list (or tuple) of array samples, possibly of different sizes,
+    passed on to the transformer as a list."""
+    return (isinstance(X, (list, tuple)) and len(X) > 0
+            and all(hasattr(x, "shape") and x.ndim >= 2 for x in X))
+
+
 def _check_Xy(X, y, x_name, y_name):
     """Validate the sample axis of X and y; return X (as is, or as a NumPy
     array when it had no shape) and y as a 1-D NumPy array."""
-    if not hasattr(X, "shape"):
-        X = np.asarray(X)
-    if X.ndim < 2:
+    if _is_sample_list(X):
+        X = list(X)
+        n_samples = len(X)
+    else:
+        if not hasattr(X, "shape"):
+            X = np.asarray(X)
+        n_samples = X.shape[0]
+    if not isinstance(X, list) and X.ndim < 2:
         raise ValueError(
             f"{x_name} must be an array of shape (n_samples, n_features) or "
             f"(n_samples, *input_shape), got shape {tuple(X.shape)} "
@@ -364,10 +378,10 @@ def _check_Xy(X, y, x_name, y_name):
             f"{y_name} must be a 1-D array of class labels, got shape "
             f"{y.shape}."
         )
-    if X.shape[0] != y.shape[0]:
+    if n_samples != y.shape[0]:
         raise ValueError(
             f"{x_name} and {y_name} must have the same number of samples, got "
-            f"{X.shape[0]} and {y.shape[0]}."
+            f"{n_samples} and {y.shape[0]}."
         )
     return X, y
 
@@ -388,6 +402,10 @@ def _check_test_set(cv, X):
             f"a tuple of length {len(cv)}."
         )
     X_test, y_test = _check_Xy(*cv, "X_test", "y_test")
+    if isinstance(X, list) or isinstance(X_test, list):
+        if len(X_test) == 0:
+            raise ValueError("X_test must hold at least one sample, got 0.")
+        return X_test, y_test
     if tuple(X_test.shape[1:]) != tuple(X.shape[1:]):
         raise ValueError(
             f"X_test must have the same shape as X after the sample axis, got "
@@ -438,6 +456,8 @@ def _take(X, index):
     """Rows ``index`` (a NumPy integer array) of ``X``, on ``X``'s backend."""
     if hasattr(X, "iloc"):  # pandas: positional, not label, indexing
         return X.iloc[index]
+    if isinstance(X, list):  # samples of different sizes
+        return [X[i] for i in index]
     return X[get_namespace(X).asarray(index)]
 
 

@@ -114,9 +114,9 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     Parameters
     ----------
     layers : list of layers
-        :class:`~featurelab.layers.ConvLayer`, :class:`~featurelab.layers.PoolLayer`
-        or :class:`~featurelab.layers.FunctionLayer` instances, applied in
-        order.  They are cloned in ``fit`` (the fitted ones are in
+        :class:`~featurelab.layers.ConvLayer`, :class:`~featurelab.layers.PoolLayer`,
+        :class:`~featurelab.layers.ChannelPoolLayer` or
+        :class:`~featurelab.layers.FunctionLayer` instances, applied in order.  They are cloned in ``fit`` (the fitted ones are in
         ``layers_``).
     output : 'flatten' or tuple, default=('region', 2, 'sum')
         How the last maps become a feature vector:
@@ -243,7 +243,8 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         for i, layer in enumerate(layers):
             if not isinstance(layer, _Layer):
                 raise TypeError(
-                    f"layers[{i}] must be a ConvLayer, PoolLayer or FunctionLayer, "
+                    f"layers[{i}] must be a ConvLayer, PoolLayer, ChannelPoolLayer or "
+                    "FunctionLayer, "
                     f"got {type(layer).__name__}."
                 )
         return layers
@@ -502,7 +503,8 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Parameters
         ----------
         X : array of shape (n_samples, n_features) or (n_samples, C, *spatial)
-            As for :meth:`transform`.
+            As for :meth:`transform`, but one array: the samples share a
+            size (call it once per size for samples of different sizes).
         layers : 'last', 'all' or list of int, default='last'
             Whose maps: the last layer's, every layer's concatenated
             ("hypercolumns", Hariharan et al. 2015), or those of the given
@@ -533,6 +535,9 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         (3, 16, 16, 10)
         """
         check_is_fitted(self)
+        if _is_sample_list(X):
+            raise TypeError("dense_features needs one array of samples of one size, got "
+                            "a list; call it once per size.")
         n_layers = len(self.layers_)
         if isinstance(layers, str) and layers in ("last", "all"):
             chosen = [n_layers - 1] if layers == "last" else list(range(n_layers))

@@ -521,3 +521,32 @@ def test_feature_network_is_pretrained_on_training_folds_only(digits):
         expected.append(head.score(scaler.transform(fitted.transform(X[test])), y[test]))
     np.testing.assert_allclose(result.scores, expected)
     assert result.n_features == 8 * 4
+
+
+def test_a_list_of_samples_of_different_sizes_is_passed_on_as_lists():
+    from featurelab.layers import ConvLayer
+    from featurelab.network import FeatureNetwork
+
+    rng = np.random.default_rng(0)
+    X = [rng.random((1, 8 + i % 3, 9 + i % 4)).astype(np.float32) for i in range(60)]
+    y = np.arange(60) % 3
+    for sample, label in zip(X, y):
+        sample += label            # something to learn
+    net = FeatureNetwork([ConvLayer(4, 3)], output=("adaptive", 1, "avg"),
+                         random_state=0)
+    result = evaluate(net, X, y, head="ridge", cv=3, random_state=0)
+    expected = []
+    for train, test in StratifiedKFold(3, shuffle=True, random_state=0).split(
+            np.zeros(60), y):
+        fitted = clone(net).fit([X[i] for i in train])
+        F_train = fitted.transform([X[i] for i in train])
+        F_test = fitted.transform([X[i] for i in test])
+        scaler = StandardScaler().fit(F_train)
+        head = RidgeClassifierCV(alphas=np.logspace(-3, 3, 7)).fit(
+            scaler.transform(F_train), y[train])
+        expected.append(head.score(scaler.transform(F_test), y[test]))
+    np.testing.assert_allclose(result.scores, expected)
+    test = evaluate(net, X[:40], y[:40], head="ridge", cv=(X[40:], y[40:]))
+    assert test.n_splits == 1
+    with pytest.raises(ValueError, match="same number of samples, got 60 and 59"):
+        evaluate(net, X, y[:59])
