@@ -139,7 +139,7 @@ def code_line(paths=("featurelab",)):
     try:
         def git(*args):
             return subprocess.run(["git", "-C", root, *args], capture_output=True,
-                                  text=True, check=True, timeout=10).stdout.strip()
+                                  text=True, check=True, timeout=10).stdout.rstrip()
         commit = git("rev-parse", "--short", "HEAD")
         dirty = git("status", "--porcelain", "--", *paths)
     except (OSError, subprocess.SubprocessError):

@@ -5,7 +5,7 @@ Every function takes NumPy or CuPy arrays in channels-first layout,
 backend.  No state, no estimators: those live in the layers built on top.
 """
 
-from ._conv import conv1d, conv2d
+from ._conv import conv1d, conv2d, conv_method
 from ._local import (
     locally_connected1d,
     locally_connected2d,
@@ -42,6 +42,7 @@ __all__ = [
     "channel_pool",
     "conv1d",
     "conv2d",
+    "conv_method",
     "conv_matrix",
     "count_flops",
     "count_parameters",

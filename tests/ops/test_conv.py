@@ -23,7 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from featurelab.ops import _conv as conv_module
+from featurelab.ops import _fft as fft_module
 from featurelab.ops import conv1d, conv2d
+from featurelab.ops._separable import rank1_factors, row_block
 from tests.ops._reference import as_tuple, reference_pads
 
 CONV = {1: conv1d, 2: conv2d}
@@ -997,3 +999,399 @@ def test_empty_spatial_axis_is_rejected(backend, padding):
     w = backend.asarray(np.ones((1, 1, 3)))
     with pytest.raises(ValueError, match=r"^x must have at least one sample on every spatial axis, got shape \(1, 1, 0\)"):
         conv1d(x, w, padding=padding)
+
+
+# --------------------------------------------------------------------------
+# 9. method='direct' | 'fft' | 'separable' | 'auto'
+# --------------------------------------------------------------------------
+
+def rank1(shape, seed, dtype=np.float64):
+    """Kernels whose every (kh, kw) slice is an outer product."""
+    rng = np.random.default_rng(seed)
+    cols = rng.standard_normal(shape[:3] + (1,))
+    rows = rng.standard_normal(shape[:2] + (1, shape[3]))
+    return (cols * rows).astype(dtype)
+
+
+def assert_method_close(got, expected, dtype):
+    """Agreement to float tolerance, relative to the output's scale (the
+    FFT's rounding error is relative to the largest output, not to each)."""
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    scale = float(np.abs(expected).max()) if expected.size else 1.0
+    tol = 1e-4 if np.dtype(dtype) == np.float32 else 1e-10
+    np.testing.assert_allclose(got, expected, rtol=0, atol=tol * max(scale, 1e-30))
+
+
+METHOD_CASES_2D = [
+    dict(x=(2, 3, 9, 8), w=(4, 3, 3, 3)),
+    dict(x=(2, 3, 9, 8), w=(4, 3, 3, 3), padding="same", bias=True),
+    dict(x=(2, 2, 7, 9), w=(3, 2, 2, 4), padding="full", flip=True),
+    dict(x=(2, 2, 10, 11), w=(3, 2, 3, 2), stride=(2, 3), padding=(1, (0, 2))),
+    dict(x=(1, 2, 12, 10), w=(2, 2, 3, 3), dilation=(2, 3), padding="same", stride=2),
+    dict(x=(2, 4, 8, 8), w=(6, 2, 3, 4), groups=2, bias=True, padding=1),
+    dict(x=(2, 3, 7, 6), w=(3, 1, 5, 3), groups=3, padding="same", flip=True),
+    dict(x=(3, 2, 6, 40), w=(2, 2, 3, 9), padding="same"),   # ragged row blocks
+    dict(x=(2, 2, 5, 34), w=(2, 2, 3, 3)),                   # exact row blocks
+    dict(x=(1, 1, 5, 5), w=(1, 1, 5, 5), flip=True),          # kernel = image
+    dict(x=(2, 17, 6, 6), w=(2, 17, 3, 3), padding=1),        # fft: GEMM product
+    dict(x=(2, 2, 6, 7), w=(2, 2, 1, 3), padding="same"),     # 1-row kernels
+]
+METHOD_CASES_1D = [
+    dict(x=(2, 3, 20), w=(4, 3, 5)),
+    dict(x=(2, 3, 20), w=(4, 3, 6), padding="same", stride=3),
+    dict(x=(2, 4, 15), w=(4, 2, 3), groups=2, dilation=3, padding="full",
+         flip=True, bias=True),
+    dict(x=(1, 2, 9), w=(2, 2, 9), padding=((4, 0),)),
+    dict(x=(2, 16, 12), w=(3, 16, 4), padding="same"),       # fft: GEMM product
+]
+
+
+def _method_params():
+    params = []
+    for n_spatial, cases, methods in ((2, METHOD_CASES_2D, ("fft", "separable", "auto")),
+                                      (1, METHOD_CASES_1D, ("fft", "auto"))):
+        for i, case in enumerate(cases):
+            for method in methods:
+                params.append(pytest.param(n_spatial, case, method,
+                                           id=f"{n_spatial}d-{i}-{method}"))
+    return params
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_spatial, case, method", _method_params())
+def test_methods_match_direct(backend, n_spatial, case, method, dtype):
+    case = dict(case)
+    x = normal(case.pop("x"), seed=40, dtype=dtype)
+    k_shape = case.pop("w")
+    w = (rank1(k_shape, seed=41, dtype=dtype) if n_spatial == 2
+         else normal(k_shape, seed=41, dtype=dtype))
+    bias = normal(k_shape[0], seed=42, dtype=dtype) if case.pop("bias", False) else None
+    x_copy, w_copy = x.copy(), w.copy()
+    func = CONV[n_spatial]
+    expected = run(backend, func, x, w, bias=bias, method="direct", **case)
+    got = run(backend, func, x, w, bias=bias, method=method, **case)
+    assert got.dtype == dtype
+    assert_method_close(got, expected, dtype)
+    np.testing.assert_array_equal(x, x_copy)
+    np.testing.assert_array_equal(w, w_copy)
+
+
+def test_direct_is_the_existing_routine(backend):
+    """method='direct' runs today's im2col + GEMM unchanged (bit for bit)."""
+    x = normal((2, 3, 9, 9), seed=43)
+    w = normal((4, 3, 3, 3), seed=44)
+    xb, wb = backend.asarray(x), backend.asarray(w)
+    pads = ((1, 1), (1, 1))
+    expected = conv_module._conv(conv_module.get_namespace(xb), xb, wb, (1, 1),
+                                 pads, (1, 1), None, False, 1, 2**29)
+    got = conv2d(xb, wb, padding=1, method="direct")
+    np.testing.assert_array_equal(backend.to_numpy(got), backend.to_numpy(expected))
+
+
+@pytest.mark.parametrize("method", ["fft", "separable"])
+@pytest.mark.parametrize("flip", [False, True], ids=["correlate", "convolve"])
+@pytest.mark.parametrize("mode, x_shape, k_shape", [
+    (mode, xs, ks) for mode, cases in ORACLE_2D.items() for xs, ks in cases])
+def test_methods_match_scipy_signal(backend, mode, x_shape, k_shape, flip, method):
+    x = normal(x_shape, seed=45)
+    w = rank1(k_shape, seed=46)
+    y = run(backend, conv2d, x, w, padding=mode, flip=flip, method=method)
+    assert_method_close(y, scipy_conv(x, w, mode, flip), np.float64)
+
+
+@pytest.mark.parametrize("flip", [False, True], ids=["correlate", "convolve"])
+@pytest.mark.parametrize("mode, x_shape, k_shape", [
+    (mode, xs, ks) for mode, cases in ORACLE_1D.items() for xs, ks in cases])
+def test_fft_matches_scipy_signal_1d(backend, mode, x_shape, k_shape, flip):
+    x = normal(x_shape, seed=47)
+    w = normal(k_shape, seed=48)
+    y = run(backend, conv1d, x, w, padding=mode, flip=flip, method="fft")
+    assert_method_close(y, scipy_conv(x, w, mode, flip), np.float64)
+
+
+@pytest.mark.parametrize("method", ["fft", "separable"])
+@pytest.mark.parametrize("max_memory", [1, "3KB", "1MB"])
+def test_methods_chunked_and_threaded(backend, monkeypatch, method, max_memory):
+    """Chunks of samples (and, for the FFT on NumPy, threads over them) do
+    not change the result."""
+    monkeypatch.setattr(fft_module, "cpu_threads", lambda: 3)
+    x = normal((7, 2, 9, 23), seed=49)
+    w = rank1((3, 2, 3, 5), seed=50)
+    bias = normal(3, seed=51)
+    kwargs = dict(padding="same", stride=(1, 2), bias=bias)
+    expected = run(backend, conv2d, x, w, method="direct", **kwargs)
+    got = run(backend, conv2d, x, w, method=method, max_memory=max_memory, **kwargs)
+    assert_method_close(got, expected, np.float64)
+
+
+def test_fft_threads_split_whole_chunks(monkeypatch):
+    seen = []
+    fft_module.run_in_threads(lambda lo, hi: seen.append((lo, hi)), 10, 3, 2)
+    assert sorted(seen) == [(0, 6), (6, 10)]       # chunks [0,3) [3,6) | [6,9) [9,10)
+    seen.clear()
+    fft_module.run_in_threads(lambda lo, hi: seen.append((lo, hi)), 2, 4, 8)
+    assert seen == [(0, 2)]                        # one chunk: no thread
+
+
+@pytest.mark.parametrize("method", ["fft", "separable", "auto"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_methods_empty_batch(backend, method, dtype):
+    x = np.zeros((0, 2, 6, 5), dtype=dtype)
+    w = rank1((3, 2, 3, 2), seed=52)
+    y = run(backend, conv2d, x, w, padding="full", bias=np.ones(3), method=method)
+    assert y.shape == (0, 3, 8, 6) and y.dtype == dtype
+
+
+def test_fast_length():
+    def smooth(m):
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        return m == 1
+
+    for n in range(1, 400):
+        expected = next(m for m in itertools.count(n) if smooth(m))
+        assert fft_module.fast_length(n) == expected, n
+
+
+def test_row_blocks_cover_the_output():
+    for out_width in range(1, 130):
+        for extent in (1, 3, 9, 13, 25, 50):
+            n_blocks, block = row_block(out_width, extent)
+            assert n_blocks * block >= out_width > (n_blocks - 1) * block
+
+
+# --- rank-1 detection -------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rank1_outer_products_pass(backend, dtype):
+    w = rank1((3, 2, 4, 5), seed=53, dtype=dtype)
+    w[1, 0] = 0.0                                  # a zero slice is rank 0
+    w[2, 1] = np.outer(np.arange(1.0, 5.0), np.ones(5))   # exact small ints
+    xp = conv_module.get_namespace(backend.asarray(w))
+    u, v, error = rank1_factors(xp, backend.asarray(w))
+    u, v, error = (backend.to_numpy(a) for a in (u, v, error))
+    assert u.shape == (3, 2, 4) and v.shape == (3, 2, 5) and u.dtype == dtype
+    assert error.max() < (1e-6 if dtype == np.float32 else 1e-14)
+    np.testing.assert_allclose(u[..., :, None] * v[..., None, :], w,
+                               atol=1e-6 if dtype == np.float32 else 1e-13)
+    # float64 outer products cast to float32 x are rank 1 too
+    x = normal((1, 2, 8, 8), seed=54, dtype=np.float32)
+    y = run(backend, conv2d, x, rank1((3, 2, 4, 5), seed=53), method="separable")
+    assert y.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_separable_rejects_a_kernel_that_is_not_rank1(backend, dtype):
+    w = rank1((3, 2, 3, 3), seed=55, dtype=dtype)
+    w[1, 0] = normal((3, 3), seed=56, dtype=dtype)  # random: rank 3
+    w[2, 1] += np.float64(1e-3) * np.eye(3, dtype=dtype)  # a small rank-3 part
+    x = backend.asarray(normal((1, 2, 6, 6), seed=57, dtype=dtype))
+    pattern = (r"^method='separable' needs every \(kernel, channel\) slice .*"
+               r"rank 1.* kernels\[1, 0\] has numerical rank 3 \(singular "
+               r"values s2/s1 = .*; 2 of 6 slices are not rank 1\.  Use "
+               r"method='direct', 'fft' or 'auto'\.$")
+    with pytest.raises(ValueError, match=pattern):
+        conv2d(x, backend.asarray(w), method="separable")
+    # 'auto' falls back to a method that needs no factorisation
+    expected = run(backend, conv2d, backend.to_numpy(x), w, method="direct")
+    assert_method_close(run(backend, conv2d, backend.to_numpy(x), w, method="auto"),
+                        expected, dtype)
+
+
+def test_separable_tolerance_is_relative_error_of_the_outer_product(backend):
+    """A rank-1 slice plus a perturbation of relative size e passes for
+    e well below the float64 tolerance and fails well above it."""
+    base = rank1((1, 1, 4, 4), seed=58)
+    bump = np.zeros_like(base)
+    bump[0, 0, 1, 2] = np.linalg.norm(base)
+    x = normal((1, 1, 6, 6), seed=59)
+    run(backend, conv2d, x, base + 1e-14 * bump, method="separable")
+    with pytest.raises(ValueError, match=r"kernels\[0, 0\] has numerical rank 2"):
+        run(backend, conv2d, x, base + 1e-9 * bump, method="separable")
+
+
+def test_separable_rejects_non_finite_kernels(backend):
+    w = rank1((2, 1, 3, 3), seed=60)
+    w[1, 0, 1, 1] = np.inf
+    with pytest.raises(ValueError, match=r"^method='separable' needs finite kernels"):
+        run(backend, conv2d, normal((1, 1, 5, 5), seed=61), w, method="separable")
+
+
+# --- 'auto' -----------------------------------------------------------------
+
+@pytest.fixture
+def ran(monkeypatch):
+    """Names of the method routines that conv1d/conv2d ran, in order."""
+    calls = []
+    for name in ("_conv", "conv_fft", "conv_separable"):
+        real = getattr(conv_module, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(conv_module, name, spy)
+    return calls
+
+
+def _fixed_costs(monkeypatch, **costs):
+    def fake_costs(x_shape, k_shape, methods=("direct", "fft", "separable"),
+                   **kwargs):
+        return {m: c for m, c in costs.items()
+                if m in methods and (m != "separable" or len(k_shape) == 4)}
+    monkeypatch.setattr(conv_module, "method_costs", fake_costs)
+
+
+def test_auto_takes_the_cheapest_applicable_method(backend, monkeypatch, ran):
+    x = normal((2, 2, 8, 8), seed=62)
+    separable_w, random_w = rank1((3, 2, 3, 3), seed=63), normal((3, 2, 3, 3), seed=64)
+    _fixed_costs(monkeypatch, direct=3.0, fft=2.0, separable=1.0)
+    for w, method in [(separable_w, "conv_separable"), (random_w, "conv_fft")]:
+        ran.clear()
+        y = run(backend, conv2d, x, w, padding="same")
+        assert ran == [method]
+        assert_method_close(y, run(backend, conv2d, x, w, padding="same",
+                                   method="direct"), np.float64)
+    ran.clear()
+    run(backend, conv1d, x[..., 0], random_w[..., 0])     # no 'separable' in 1-D
+    assert ran == ["conv_fft"]
+    _fixed_costs(monkeypatch, direct=1.0, fft=2.0, separable=3.0)
+    ran.clear()
+    run(backend, conv2d, x, separable_w)
+    assert ran == ["_conv"]
+    # 1-wide kernels are never worth two passes
+    _fixed_costs(monkeypatch, direct=3.0, fft=2.0, separable=1.0)
+    ran.clear()
+    run(backend, conv2d, x, separable_w[..., :1])
+    assert ran == ["conv_fft"]
+
+
+@pytest.mark.parametrize("where", ["x", "kernels"])
+def test_auto_keeps_nan_local_by_going_direct(backend, monkeypatch, ran, where):
+    _fixed_costs(monkeypatch, direct=3.0, fft=2.0, separable=1.0)
+    x = normal((2, 1, 8, 8), seed=65)
+    w = rank1((2, 1, 3, 3), seed=66)
+    if where == "x":
+        x[1, 0, 4, 4] = np.nan
+    else:
+        w[1, 0, 0, 0] = np.nan
+    y = run(backend, conv2d, x, w)
+    assert ran == ["_conv"]
+    if where == "x":
+        assert np.isfinite(y[0]).all()
+        assert np.isnan(y[1]).sum() == 2 * 9      # the 3 x 3 windows around it
+    else:
+        assert np.isfinite(y[:, 0]).all() and np.isnan(y[:, 1]).all()
+
+
+def test_auto_with_the_calibrated_model(backend, ran):
+    """Clear-cut cases of the fitted cost model (docs: 'fft' from 9 x 9
+    kernels on for 64 x 64 images): direct for small kernels, FFT for
+    large ones."""
+    x = normal((2, 1, 64, 64), seed=67)
+    run(backend, conv2d, x, normal((2, 1, 3, 3), seed=68), padding="same")
+    w = normal((2, 1, 41, 41), seed=69)
+    y = run(backend, conv2d, x, w, padding="same")
+    assert ran == ["_conv", "conv_fft"]
+    assert_method_close(y, run(backend, conv2d, x, w, padding="same",
+                               method="direct"), np.float64)
+
+
+def test_cost_model_crossover_on_the_benchmark_shape():
+    """The documented choice for (32, 3, 64, 64) float32 images, 16 kernels,
+    'same' padding: direct up to 7 x 7, FFT from 9 x 9 (random kernels);
+    rank-1 kernels separable from 7 x 7 up to 21 x 21."""
+    def costs(k):
+        a = (k - 1) // 2
+        return conv_module.method_costs(
+            (32, 3, 64, 64), (16, 3, k, k), stride=(1, 1), dilation=(1, 1),
+            pads=((a, k - 1 - a),) * 2, groups=1)
+
+    def best(k, methods):
+        return min(methods, key=costs(k).__getitem__)
+
+    assert [best(k, ("direct", "fft")) for k in (3, 5, 7, 9, 11, 31)] == [
+        "direct", "direct", "direct", "fft", "fft", "fft"]
+    assert [best(k, ("direct", "fft", "separable")) for k in (5, 7, 15, 21, 31)] == [
+        "direct", "separable", "separable", "separable", "fft"]
+
+
+# --- validation --------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["fast", "FFT", None, 1])
+@pytest.mark.parametrize("n_spatial", [1, 2])
+def test_unknown_method(backend, n_spatial, method):
+    x = backend.asarray(_z(*(X1 if n_spatial == 1 else X2)))
+    w = backend.asarray(_z(*(K1 if n_spatial == 1 else K2)))
+    with pytest.raises(ValueError, match=_msg(
+            "method", "['auto', 'direct', 'fft', 'separable']", f"got {method!r}")):
+        CONV[n_spatial](x, w, method=method)
+
+
+def test_separable_is_meaningless_in_1d(backend):
+    x, w = backend.asarray(_z(*X1)), backend.asarray(_z(*K1))
+    with pytest.raises(ValueError, match=r"^method='separable' .* means nothing in "
+                                         r"1-D: use method='direct', 'fft' or 'auto'"):
+        conv1d(x, w, method="separable")
+
+
+# --- property: fft == direct --------------------------------------------------
+
+@pytest.mark.parametrize("n_spatial", [1, 2])
+@HYP
+@given(data=st.data(), seed=seeds)
+def test_property_fft_matches_direct(backend, n_spatial, data, seed):
+    x_shape, k_shape, kwargs = data.draw(conv_configs(n_spatial))
+    x = normal(x_shape, seed)
+    w = normal(k_shape, seed + 1)
+    bias = normal(k_shape[0], seed + 2)
+    func = CONV[n_spatial]
+    expected = run(backend, func, x, w, bias=bias, method="direct", **kwargs)
+    got = run(backend, func, x, w, bias=bias, method="fft", **kwargs)
+    assert_method_close(got, expected, np.float64)
+    if n_spatial == 2:
+        w1 = rank1(k_shape, seed + 3)
+        expected = run(backend, func, x, w1, method="direct", **kwargs)
+        got = run(backend, func, x, w1, method="separable", **kwargs)
+        assert_method_close(got, expected, np.float64)
+
+
+# --------------------------------------------------------------------------
+# conv_method: what 'auto' picks
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("x_shape,k_shape,rank1", [
+    ((4, 2, 40, 40), (3, 2, 3, 3), False),
+    ((4, 2, 40, 40), (3, 2, 15, 15), False),
+    ((4, 2, 40, 40), (3, 2, 15, 15), True),
+    ((4, 2, 300), (3, 2, 31), False),
+])
+def test_conv_method_is_what_auto_runs(x_shape, k_shape, rank1):
+    from featurelab.ops import conv_method
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    if rank1:
+        col = rng.standard_normal(k_shape[:2] + (k_shape[2], 1))
+        row = rng.standard_normal(k_shape[:2] + (1, k_shape[3]))
+        kernels = (col * row).astype(np.float32)
+    else:
+        kernels = rng.standard_normal(k_shape).astype(np.float32)
+    conv = CONV[len(x_shape) - 2]
+    method = conv_method(x, kernels, padding="same")
+    assert method in ("direct", "fft", "separable")
+    if not rank1:
+        assert method != "separable"
+    np.testing.assert_array_equal(conv(x, kernels, padding="same", method="auto"),
+                                  conv(x, kernels, padding="same", method=method))
+
+
+def test_conv_method_bad_input():
+    from featurelab.ops import conv_method
+
+    with pytest.raises(ValueError, match=r"x must be a batch .* got shape \(3, 4\)"):
+        conv_method(np.zeros((3, 4)), np.zeros((1, 1, 2)))
+    with pytest.raises(ValueError, match="kernels have shape"):
+        conv_method(np.zeros((1, 2, 8, 8)), np.zeros((1, 3, 2, 2)))
