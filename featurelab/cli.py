@@ -22,7 +22,8 @@ __all__ = ["BENCHMARKS", "BENCHMARKS_DIR", "main", "system_info"]
 #: of the source checkout that holds the package (not installed with it).
 BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 #: The scripts ``featurelab bench`` runs, in order.
-BENCHMARKS = ("bench_ops.py", "bench_kmeans.py", "bench_accuracy.py", "bench_screen.py")
+BENCHMARKS = ("bench_ops.py", "bench_methods.py", "bench_kmeans.py", "bench_accuracy.py",
+              "bench_screen.py")
 #: Scripts that need PyTorch (their reference implementation).
 _NEEDS_TORCH = ("bench_ops.py",)
 
@@ -269,8 +270,9 @@ def build_parser():
     bench = commands.add_parser(
         "bench", help="run the benchmarks of benchmarks/ (source checkout)",
         description="Run benchmarks/bench_ops.py (against PyTorch; skipped without "
-                    "it), bench_kmeans.py (against scikit-learn) and "
-                    "bench_accuracy.py and bench_screen.py from the repository root and print their "
+                    "it), bench_methods.py (conv methods and what 'auto' picks), "
+                    "bench_kmeans.py (against scikit-learn), bench_accuracy.py and "
+                    "bench_screen.py from the repository root and print their "
                     "reports (featurelab / reference time ratios). Minutes each.")
     bench.add_argument("--quick", action="store_true",
                        help="pass --quick to each script (fewer repetitions)")

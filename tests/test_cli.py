@@ -222,6 +222,8 @@ def test_bench_runs_each_script_with_quick_and_skips_ops_without_torch(
     (bench / "bench_accuracy.py").write_text("import sys\nprint('accuracy', "
                                              "sys.argv[1:])\nsys.exit(3)\n")
     (bench / "bench_screen.py").write_text("print('screen ran')\n")
+    (bench / "bench_methods.py").write_text("import sys\n# --quick\nprint('methods', "
+                                            "sys.argv[1:])\n")
     monkeypatch.setattr("featurelab.cli.BENCHMARKS_DIR", bench)
     monkeypatch.setattr("featurelab.cli._has_torch", lambda: False)
     assert main(["bench", "--quick"]) == 1          # bench_accuracy.py failed
@@ -229,7 +231,7 @@ def test_bench_runs_each_script_with_quick_and_skips_ops_without_torch(
     assert "bench_ops.py: skipped, PyTorch" in out and "ops ran" not in out
     assert f"kmeans ['--quick'] {tmp_path.name}" in out   # run from the root
     assert "accuracy []" in out                     # no --quick option: not passed
-    assert "screen ran" in out
+    assert "screen ran" in out and "methods ['--quick']" in out
     assert "bench_accuracy.py failed (exit 3" in out
 
     monkeypatch.setattr("featurelab.cli._has_torch", lambda: True)
