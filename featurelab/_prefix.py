@@ -29,6 +29,7 @@ from sklearn.base import clone
 from ._estimator import to_batch
 from .backend import asarray, parse_memory
 from .evaluate import _resolve_head, _score_features, _summarize
+from .network import _check_output
 
 __all__ = ["PrefixCache", "evaluate_cached", "parse_cache_memory", "prefix_keys"]
 
@@ -113,6 +114,8 @@ class PrefixCache:
         self.hits = 0
         self.spills = 0
         self._uses = {}
+        self._outputs = {}
+        self._deeper = {}
         self._entries = {}
         self._tmp = None
         self._files = 0
@@ -124,21 +127,44 @@ class PrefixCache:
         self.close()
 
     # ------------------------------------------------------------ planning
-    def plan(self, key_lists):
-        """Count the users of every key: one list of keys per configuration
-        still to run (see :func:`prefix_keys`)."""
-        for keys in key_lists:
+    def plan(self, networks):
+        """Count the users of every prefix key of ``networks`` (the
+        configurations still to run; see :func:`prefix_keys`), and note the
+        outputs of the networks that share all their layers."""
+        for network in networks:
+            keys = prefix_keys(network)
             for key in set(keys):
                 self._uses[key] = self._uses.get(key, 0) + 1
+            for key in keys[:-2]:
+                self._deeper[key] = self._deeper.get(key, 0) + 1
+            self._outputs.setdefault(keys[-2], {})[keys[-1]] = network.output
 
     def shared(self, key):
         """Whether a configuration still to run besides the current one
         uses ``key``."""
         return self._uses.get(key, 0) >= 2
 
+    def uses(self, key):
+        """How many configurations still to run (the current one included)
+        use ``key``."""
+        return self._uses.get(key, 0)
+
+    def extended(self, key):
+        """Whether a configuration still to run has more layers after the
+        prefix ``key``."""
+        return self._deeper.get(key, 0) > 0
+
+    def outputs(self, layers_key):
+        """``{features key: output}`` of the configurations still to run
+        whose layers are ``layers_key``."""
+        return {k: o for k, o in self._outputs.get(layers_key, {}).items()
+                if self._uses.get(k, 0) > 0}
+
     def release(self, keys):
         """A configuration using ``keys`` is done: drop the entries nobody
         else needs."""
+        for key in keys[:-2]:
+            self._deeper[key] = self._deeper.get(key, 0) - 1
         for key in set(keys):
             uses = self._uses.get(key, 0) - 1
             self._uses[key] = uses
@@ -178,9 +204,10 @@ class PrefixCache:
                             if isinstance(a, np.memmap))
         self._entries[key] = entry
 
-    def get(self, key):
+    def get(self, key, count=True):
+        """The entry of ``key``, or None; ``count``: a hit if found."""
         entry = self._entries.get(key)
-        if entry is not None:
+        if entry is not None and count:
             self.hits += 1
         return entry
 
@@ -210,6 +237,17 @@ class PrefixCache:
             self._tmp = None
 
 
+def _fits(network, output):
+    """Whether ``output`` applies to the last maps of the fitted ``network``
+    (a configuration whose output does not will fail on its own)."""
+    last = network.shapes_[-1]
+    try:
+        network._n_out(last, _check_output(output, len(last) - 1))
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _rows(maps, index, full):
     """The fit samples' maps: all of ``maps`` when the subset is the whole
     set, else the rows ``index`` (a copy in memory)."""
@@ -220,11 +258,15 @@ def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
     """:func:`featurelab.evaluate.evaluate` of ``network`` (scaled features,
     these ``splits``), reusing and filling ``cache``.
 
-    Per fold, the deepest prefix of ``network`` found in ``cache`` is
-    reused (its maps); every deeper prefix that another
-    configuration still to run shares is computed layer by layer and
-    cached; the rest of the network runs as in ``FeatureNetwork.transform``.
-    The times of a reused prefix are charged again, so that ``fit_time`` and
+    Per fold: cached features (a configuration with the same layers and
+    output ran before) are used as they are.  Otherwise the deepest cached
+    prefix is reused (its maps); every deeper prefix that a configuration
+    still to run shares, short of the last layer, is computed layer by
+    layer and cached; the rest runs as in ``FeatureNetwork.transform``, in
+    one pass that also pools the last maps with the output of every
+    configuration still to run that has the same layers, whose features are
+    cached (the full maps of the last layer are not stored for that).  The times of a
+    reused prefix or pass are charged again, so that ``fit_time`` and
     ``transform_time`` are the network's own cost whatever ran before it.
     The caller releases the network's keys when done
     (:meth:`PrefixCache.release`).
@@ -236,8 +278,14 @@ def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
     head = _resolve_head(head, random_state)
     keys = prefix_keys(network)
     n_layers = len(network.layers)
-    depth = max((d for d in range(1, n_layers + 1) if cache.shared(keys[d - 1])),
-                default=0)
+    # prefixes to store: shared ones where a network still to run turns
+    # away from this one (it has other layers after, or ends there while
+    # this one goes on); the whole stack only when a deeper network builds
+    # on it: networks that differ only in their output share one pass over
+    # the last layers instead
+    depth = max((d for d in range(1, n_layers + 1) if cache.shared(keys[d - 1]) and (
+        cache.uses(keys[d - 1]) > cache.uses(keys[d]) if d < n_layers
+        else cache.extended(keys[d - 1]))), default=0)
     runs = []
     for fold, (train, test) in enumerate(splits):
         fitted = clone(network)
@@ -258,7 +306,7 @@ def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
         else:
             reached, train_maps, test_maps = 0, batch, test_batch
             fit_t, train_t, test_t = prepare_time, 0.0, 0.0
-            for d in range(depth, 0, -1):
+            for d in range(n_layers, 0, -1):
                 entry = cache.get(key(d))
                 if entry is not None:
                     reached, train_maps, test_maps = d, entry.train, entry.test
@@ -283,22 +331,32 @@ def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
                 cache.put(key(i + 1), _Entry(train_maps, test_maps, fit_t, train_t, test_t))
             reached = max(reached, depth)
             t0 = time.perf_counter()
-            if reached < n_layers:
-                last_data = fitted._last_data_layer()
-                sample = (_rows(train_maps, index, full) if reached <= last_data
-                          else train_maps[index[:1]])
-                fitted._pretrain(asarray(sample, backend=fitted.backend_,
-                                         dtype=np.float32), start=reached)
+            last_data = fitted._last_data_layer()
+            sample = (_rows(train_maps, index, full) if reached <= last_data
+                      else train_maps[index[:1]])
+            fitted._pretrain(asarray(sample, backend=fitted.backend_, dtype=np.float32),
+                             start=reached)
+            # this network's output first, then those of the configurations
+            # still to run with the same layers (whose features are not cached)
+            outputs = {keys[n_layers]: network.output}
+            for other, output in cache.outputs(keys[n_layers - 1]).items():
+                if other not in outputs and _fits(fitted, output) and cache.get(
+                        (fold, len(index), other), count=False) is None:
+                    outputs[other] = output
             t1 = time.perf_counter()
-            F_train = fitted._features(train_maps, start=reached)
+            trains = fitted._features(train_maps, start=reached,
+                                      outputs=list(outputs.values()))
             t2 = time.perf_counter()
-            F_test = fitted._features(test_maps, start=reached)
+            tests = fitted._features(test_maps, start=reached,
+                                     outputs=list(outputs.values()))
             t3 = time.perf_counter()
             fit_t, train_t, test_t = fit_t + t1 - t0, train_t + t2 - t1, test_t + t3 - t2
-            if cache.shared(keys[n_layers]):
-                cache.put(key(n_layers + 1),
-                          _Entry(cache.store(F_train), cache.store(F_test),
-                                 fit_t, train_t, test_t))
+            F_train, F_test = trains[0], tests[0]
+            for j, other in enumerate(outputs):
+                if other != keys[n_layers] or cache.shared(other):
+                    cache.put((fold, len(index), other),
+                              _Entry(cache.store(trains[j]), cache.store(tests[j]),
+                                     fit_t, train_t, test_t))
         score, head_t = _score_features(head, True, F_train, y[train], F_test, y[test])
         runs.append((score, fit_t + train_t, test_t, head_t, F_train.shape[1]))
     return _summarize(runs)

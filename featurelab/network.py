@@ -471,27 +471,33 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         return shapes
 
-    def _features(self, maps, start=0, shapes=None):
+    def _features(self, maps, start=0, shapes=None, outputs=None):
         """Features of ``maps``, the input of layer ``start`` (host or
         backend), chunk by chunk through ``layers_[start:]`` and the output
         pooling; ``shapes``: the sample shapes through the layers, when
-        not ``shapes_``."""
+        not ``shapes_``.  With ``outputs`` (a list of ``output`` values),
+        one feature matrix per output from the same pass through the
+        layers."""
         budget = parse_memory(self.max_memory)
         layers = self.layers_[start:]
         shapes = self.shapes_ if shapes is None else shapes
+        pools = [self._output_params] if outputs is None else [
+            _check_output(o, len(shapes[-1]) - 1) for o in outputs]
+        widths = [self._n_out(shapes[-1], pool) for pool in pools]
         per = max((layer._work_bytes(s, 4) for layer, s in zip(layers, shapes[start:])),
                   default=4 * math.prod(shapes[start]))
-        per += 4 * self.n_features_out_
+        per += 4 * sum(widths)
         chunk = self._chunk(per, budget - _conv_budget(budget))
-        out = np.empty((maps.shape[0], self.n_features_out_), dtype=np.float32)
+        out = [np.empty((maps.shape[0], w), dtype=np.float32) for w in widths]
         starts = range(0, maps.shape[0], chunk)
         for begin in self._progress(starts, desc="transform", total=len(starts)):
             y = asarray(maps[begin:begin + chunk], backend=self.backend_,
                         dtype=np.float32)
             for layer in layers:
                 y = layer._transform(y, _conv_budget(budget))
-            out[begin:begin + y.shape[0]] = to_numpy(self._pool_output(y))
-        return out
+            for features, pool in zip(out, pools):
+                features[begin:begin + y.shape[0]] = to_numpy(self._pool_output(y, pool))
+        return out[0] if outputs is None else out
 
     def dense_features(self, X, *, layers="last"):
         """Features of every input position, at the input's resolution.
@@ -575,8 +581,8 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 offset += c
         return out
 
-    def _pool_output(self, y):
-        output = self._output_params
+    def _pool_output(self, y, output=None):
+        output = self._output_params if output is None else output
         if output[0] == "region":
             y = region_pool(y, output[1], mode=output[2])
         elif output[0] == "adaptive":

@@ -176,13 +176,19 @@ def run_configuration(config, X, y, cv, *, max_memory="512MB", cache=None):
     return row
 
 
-def _static_keys(config, max_memory):
-    """The prefix keys of a configuration (empty when it does not build:
-    it will fail as a row)."""
+def _network(config, max_memory):
+    """The network of a configuration, or None when it does not build (it
+    will fail as a row)."""
     try:
-        return prefix_keys(build_network(config, max_memory=max_memory))
+        return build_network(config, max_memory=max_memory)
     except Exception:  # noqa: BLE001 - reported when the configuration runs
-        return []
+        return None
+
+
+def _static_keys(config, max_memory):
+    """The prefix keys of a configuration (empty when it does not build)."""
+    network = _network(config, max_memory)
+    return [] if network is None else prefix_keys(network)
 
 
 def _tasks(todo, max_memory, n_workers, caching):
@@ -219,7 +225,8 @@ def run_task(configs, X, y, cv, *, max_memory="512MB", cache_memory="512MB",
             yield run_configuration(config, X, y, cv, max_memory=max_memory)
         return
     with PrefixCache(cache_memory, cache_dir) as cache:
-        cache.plan(_static_keys(config, max_memory) for config in configs)
+        networks = (_network(config, max_memory) for config in configs)
+        cache.plan(network for network in networks if network is not None)
         for config in configs:
             yield run_configuration(config, X, y, cv, max_memory=max_memory,
                                     cache=cache)

@@ -154,22 +154,37 @@ def test_in_memory_bytes_stay_within_the_budget(monkeypatch):
 
 
 def test_cache_plan_release_and_spill(tmp_path):
+    a, b = ConvLayer(4, 3), ConvLayer(8, 3)
+    nets = [FeatureNetwork([a], random_state=0),
+            FeatureNetwork([a], output="flatten", random_state=0),
+            FeatureNetwork([a, b], random_state=0), FeatureNetwork([b], random_state=0)]
+    keys = [prefix_keys(net) for net in nets]
     cache = PrefixCache(max_memory=1000, directory=tmp_path)
-    cache.plan([["a", "b"], ["a"], ["c"]])
-    assert cache.shared("a") and not cache.shared("b") and not cache.shared("c")
+    cache.plan(nets)
+    assert cache.shared(keys[0][0]) and cache.extended(keys[0][0])
+    assert not cache.shared(keys[0][1]) and not cache.shared(keys[3][0])
+    assert cache.outputs(keys[0][0]) == {keys[0][1]: ("region", 2, "sum"),
+                                         keys[1][1]: "flatten"}
+    cache.release(keys[2])
+    assert not cache.extended(keys[0][0]) and cache.shared(keys[0][0])
+    cache.release(keys[1])
+    assert cache.outputs(keys[0][0]) == {keys[0][1]: ("region", 2, "sum")}
+    assert not cache.shared(keys[0][0])
+    cache.plan([FeatureNetwork([a], random_state=0)])   # one more user: 'a' again
     in_memory = cache.allocate((10, 5))            # 200 bytes
     spilled = cache.allocate((100, 5))             # 2000 bytes: over the budget
     assert type(in_memory) is np.ndarray and isinstance(spilled, np.memmap)
     assert cache.nbytes == 200 and cache.spills == 1
     spilled[:] = 1.5
-    cache.put((0, 10, "a"), _prefix._Entry(in_memory, spilled, 0.0, 0.0, 0.0))
-    assert cache.get((0, 10, "a")) is not None and cache.hits == 1
+    a_key = keys[0][0]
+    cache.put((0, 10, a_key), _prefix._Entry(in_memory, spilled, 0.0, 0.0, 0.0))
+    assert cache.get((0, 10, a_key)) is not None and cache.hits == 1
     path = spilled.filename
     assert np.load(path, allow_pickle=False).sum() == 750.0
-    cache.release(["a", "b"])                      # one user of 'a' left
-    assert cache.get((0, 10, "a")) is not None
-    cache.release(["a"])
-    assert cache.get((0, 10, "a")) is None
+    cache.release(keys[0])                         # one user of 'a' left
+    assert cache.get((0, 10, a_key)) is not None
+    cache.release(keys[0])
+    assert cache.get((0, 10, a_key)) is None
     assert cache.nbytes == 0 and not os.path.exists(path)
     stored = cache.store(np.ones((300, 2), dtype=np.float32))   # 2400 bytes
     assert isinstance(stored, np.memmap) and stored.sum() == 600
@@ -224,3 +239,35 @@ def test_bad_cache_memory(value, error, match):
 def test_missing_cache_dir(tmp_path):
     with pytest.raises(FileNotFoundError, match="cache_dir must be an existing directory"):
         screen(_spec(), results=None, verbose=False, cache_dir=tmp_path / "nope")
+
+
+def test_networks_differing_in_output_share_one_pass_over_the_last_layer(monkeypatch):
+    second = {"type": "conv", "n_kernels": 8, "size": 3, "n_patches": 200}
+    spec = _spec(kernels=["kmeans"])
+    spec["screen"]["heads"] = ["ridge"]
+    spec["architecture"] = [
+        {"name": name, "output": output, "layers": [dict(BASE), dict(second)]}
+        for name, output in [("gmax", ["adaptive", 1, "max"]),
+                             ("gavg", ["adaptive", 1, "avg"]),
+                             ("quad", ["region", 2, "sum"]),
+                             ("too-fine", ["region", 9, "sum"])]]   # 6x6 maps: fails
+    allocated = []
+    allocate = PrefixCache.allocate
+
+    def spy(self, shape):
+        allocated.append(shape)
+        return allocate(self, shape)
+
+    monkeypatch.setattr(PrefixCache, "allocate", spy)
+    calls = _count_fits(monkeypatch)
+    cached = screen(spec, results=None, verbose=False)
+    # per fold: each layer fitted once; no maps stored (nothing deeper)
+    assert len(calls) == 3 * 2 and allocated == []
+    by = cached.set_index("architecture")
+    assert by.loc["too-fine", "status"] == "failed"
+    assert "output regions" in by.loc["too-fine", "error"]
+    monkeypatch.undo()
+    plain = screen(spec, results=None, verbose=False, cache_memory=None)
+    for a, b in zip(cached["scores"][:3], plain["scores"][:3]):
+        assert list(a) == list(b)
+    assert plain.set_index("architecture").loc["too-fine", "status"] == "failed"
