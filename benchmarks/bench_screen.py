@@ -424,9 +424,9 @@ def main(argv=None):
             digits = load_spec(raw)
         timed = {}
         for cache_memory in ("512MB", None):
-            clock = start_clock()
+            run_clock = start_clock()
             table = screen(digits, results=None, verbose=False, cache_memory=cache_memory)
-            elapsed, noise = noise_line(clock)
+            elapsed, noise = noise_line(run_clock)
             log(f"  digits grid (cache_memory={cache_memory}): {elapsed:.1f} s")
             timed[cache_memory] = (elapsed, table, noise)
         (cached_s, cached, noise), (plain_s, plain, _) = timed["512MB"], timed[None]
