@@ -208,3 +208,43 @@ def resolve_padding(padding, in_sizes, extents, strides, name="padding"):
             raise ValueError(f"{name} must be >= 0, got {padding!r}.")
         pads.append((int(pair[0]), int(pair[1])))
     return tuple(pads)
+
+
+def window_geometry(in_sizes, ksize, stride, padding, dilation, what="kernels"):
+    """Geometry of a (dilated) window swept over padded input.
+
+    Parameters
+    ----------
+    in_sizes, ksize : tuple of int
+        Spatial input sizes and window (kernel) sizes.
+    stride, padding, dilation
+        As for :func:`featurelab.ops.conv2d` (validated here).
+    what : str
+        How the error names the windows (``'size: kernels'``, ...).
+
+    Returns
+    -------
+    stride, dilation : tuple of int
+    pads : tuple of (int, int)
+    out_size : tuple of int
+
+    Raises
+    ------
+    ValueError
+        When the dilated window does not fit in the padded input.
+    """
+    n = len(in_sizes)
+    in_sizes, ksize = tuple(int(s) for s in in_sizes), tuple(int(k) for k in ksize)
+    stride = as_tuple(stride, n, "stride")
+    dilation = as_tuple(dilation, n, "dilation")
+    extents = tuple(d * (k - 1) + 1 for d, k in zip(dilation, ksize))
+    pads = resolve_padding(padding, in_sizes, extents, stride)
+    padded = tuple(s + a + b for s, (a, b) in zip(in_sizes, pads))
+    if any(p < e for p, e in zip(padded, extents)):
+        raise ValueError(
+            f"{what} of dilated size {extents} (kernel size {ksize}, dilation "
+            f"{dilation}) do not fit in the padded input of size {padded} "
+            f"(input {in_sizes}, padding={padding!r})."
+        )
+    out_size = tuple((p - e) // s + 1 for p, e, s in zip(padded, extents, stride))
+    return stride, dilation, pads, out_size

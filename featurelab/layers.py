@@ -26,7 +26,7 @@ from ._validation import (
     check_option,
     check_positive,
     check_spatial,
-    resolve_padding,
+    window_geometry,
 )
 from .backend import asarray, get_namespace, is_cupy_array, parse_memory
 from .kernels import edge_kernels, gabor_bank, random_kernels
@@ -362,18 +362,9 @@ class ConvLayer(_Layer):
             size = (3, 3)
         else:
             size = as_tuple(self.size, n_spatial, "size")
-        stride = as_tuple(self.stride, n_spatial, "stride")
-        dilation = as_tuple(self.dilation, n_spatial, "dilation")
-        extents = tuple(d * (k - 1) + 1 for d, k in zip(dilation, size))
-        pads = resolve_padding(self.padding, input_shape[1:], extents, stride)
-        padded = [n + a + b for n, (a, b) in zip(input_shape[1:], pads)]
-        if any(p < e for p, e in zip(padded, extents)):
-            raise ValueError(
-                f"size: kernels of dilated size {extents} do not fit in the "
-                f"padded input of spatial shape {tuple(padded)} (input "
-                f"{tuple(input_shape[1:])}, padding={self.padding!r})."
-            )
-        conv_out = tuple((p - e) // s + 1 for p, e, s in zip(padded, extents, stride))
+        stride, dilation, pads, conv_out = window_geometry(
+            input_shape[1:], size, self.stride, self.padding, self.dilation,
+            what="size: kernels")
         sharing = check_option(self.sharing, SHARING, "sharing")
         banks = ()
         if sharing == "tiled":

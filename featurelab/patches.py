@@ -15,7 +15,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import validate_X
-from ._validation import as_tuple, check_array, check_bool, check_int, check_positive, check_spatial
+from ._validation import (
+    as_tuple,
+    check_array,
+    check_bool,
+    check_int,
+    check_positive,
+    check_spatial,
+)
 from .backend import get_namespace
 
 __all__ = ["ZCAWhitener", "extract_patches", "normalize_patches", "sample_patches"]

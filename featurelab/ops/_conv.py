@@ -4,13 +4,12 @@ import itertools
 import math
 
 from .._validation import (
-    as_tuple,
     check_array,
     check_bool,
     check_int,
     check_option,
     check_spatial,
-    resolve_padding,
+    window_geometry,
 )
 from ..backend import get_namespace, parse_memory
 from ._fft import conv_fft, fft_shape
@@ -72,18 +71,8 @@ def _validate_conv(x, kernels, n_spatial, stride, padding, dilation, bias,
             f"shape (n_kernels, {n_channels // groups}, ...), got "
             f"{tuple(kernels.shape)}."
         )
-    stride = as_tuple(stride, n_spatial, "stride")
-    dilation = as_tuple(dilation, n_spatial, "dilation")
-    ksize = kernels.shape[2:]
-    extents = tuple(d * (k - 1) + 1 for d, k in zip(dilation, ksize))
-    pads = resolve_padding(padding, x.shape[2:], extents, stride)
-    padded = tuple(s + a + b for s, (a, b) in zip(x.shape[2:], pads))
-    if any(p < e for p, e in zip(padded, extents)):
-        raise ValueError(
-            f"kernels of dilated size {extents} (kernel size {tuple(ksize)}, "
-            f"dilation {dilation}) do not fit in the padded input of size "
-            f"{padded} (input {tuple(x.shape[2:])}, padding={padding!r})."
-        )
+    stride, dilation, pads, _ = window_geometry(x.shape[2:], kernels.shape[2:], stride,
+                                                padding, dilation)
     if bias is not None:
         bias = check_array(bias, "bias", 1, f"(n_kernels,) = ({n_kernels},)")
         if bias.shape[0] != n_kernels:

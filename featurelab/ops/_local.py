@@ -9,7 +9,7 @@ banks over the output grid.  All three compute cross-correlation.
 import itertools
 import math
 
-from .._validation import as_tuple, check_array, check_spatial, resolve_padding
+from .._validation import check_array, check_spatial, window_geometry
 from ..backend import get_namespace, parse_memory
 from ._conv import _conv
 
@@ -62,19 +62,9 @@ def _validate(x, weights, n_spatial, stride, padding, dilation, bias,
             f"{name} of layout {w_layout} with n_channels = {x.shape[1]}, got "
             f"shape {shape}."
         )
-    stride = as_tuple(stride, n_spatial, "stride")
-    dilation = as_tuple(dilation, n_spatial, "dilation")
-    extents = tuple(d * (k - 1) + 1 for d, k in zip(dilation, ksize))
     sizes = tuple(x.shape[2:])
-    pads = resolve_padding(padding, sizes, extents, stride)
-    padded = tuple(s + a + b for s, (a, b) in zip(sizes, pads))
-    if any(p < e for p, e in zip(padded, extents)):
-        raise ValueError(
-            f"{name} of dilated size {extents} (kernel size {ksize}, dilation "
-            f"{dilation}) do not fit in the padded input of size {padded} "
-            f"(input {sizes}, padding={padding!r})."
-        )
-    out_size = tuple((p - e) // s + 1 for p, e, s in zip(padded, extents, stride))
+    stride, dilation, pads, out_size = window_geometry(sizes, ksize, stride, padding,
+                                                       dilation, what=name)
     how = (f"x of spatial shape {sizes} with kernel size {ksize}, stride "
            f"{stride}, dilation {dilation} and padding={padding!r} gives the "
            f"output grid {out_size}")

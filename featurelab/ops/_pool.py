@@ -3,8 +3,14 @@
 import itertools
 import math
 
-from .._validation import (as_tuple, check_array, check_int, check_option,
-                           check_spatial, resolve_padding)
+from .._validation import (
+    as_tuple,
+    check_array,
+    check_int,
+    check_option,
+    check_spatial,
+    resolve_padding,
+)
 from ..backend import get_namespace
 
 __all__ = ["adaptive_pool", "channel_pool", "pool1d", "pool2d", "region_pool"]

@@ -3,6 +3,22 @@
 
 import math
 
+import numpy as np
+from hypothesis import HealthCheck, settings
+
+# Hypothesis settings of the op property tests.  The ``backend`` fixture is
+# function scoped but stateless, so reusing it across examples is safe.
+HYP = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def normal(shape, seed, dtype=np.float64):
+    """Standard normal data of ``shape`` from ``seed``."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
 
 def as_tuple(value, n):
     """An int (or anything not a tuple/list) repeated ``n`` times."""

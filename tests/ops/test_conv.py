@@ -19,33 +19,22 @@ import re
 import numpy as np
 import pytest
 import scipy.signal
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from featurelab.ops import _conv as conv_module
 from featurelab.ops import _fft as fft_module
 from featurelab.ops import conv1d, conv2d
 from featurelab.ops._separable import rank1_factors, row_block
-from tests.ops._reference import as_tuple, reference_pads
+from tests.ops._reference import HYP, as_tuple, normal, reference_pads
 
 CONV = {1: conv1d, 2: conv2d}
 
-# The ``backend`` fixture is function scoped but stateless, so reusing it
-# across hypothesis examples is safe.
-HYP = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
 
 
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-def normal(shape, seed, dtype=np.float64):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
 def tolerance(dtype):

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from featurelab.ops import (
@@ -27,26 +27,17 @@ from featurelab.ops import (
     tiled_conv1d,
     tiled_conv2d,
 )
-from tests.ops._reference import as_tuple, reference_pads
+from tests.ops._reference import HYP, as_tuple, normal, reference_pads
 
 CONV = {1: conv1d, 2: conv2d}
 LOCAL = {1: locally_connected1d, 2: locally_connected2d}
 TILED = {1: tiled_conv1d, 2: tiled_conv2d}
 
-HYP = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
 
 
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-def normal(shape, seed, dtype=np.float64):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
 def assert_close(got, expected, dtype=np.float64):

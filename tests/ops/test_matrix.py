@@ -18,7 +18,7 @@ import pytest
 import scipy.linalg
 import scipy.ndimage
 import scipy.sparse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from featurelab.ops import (
@@ -30,24 +30,15 @@ from featurelab.ops import (
     count_parameters,
     matrix_density,
 )
-from tests.ops._reference import as_tuple, reference_pads
+from tests.ops._reference import HYP, as_tuple, normal, reference_pads
 
 CONV = {1: conv1d, 2: conv2d}
 
-HYP = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
 
 
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-def normal(shape, seed, dtype=np.float64):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
 def conv_of(x, w, **kwargs):

@@ -14,8 +14,16 @@ import pytest
 from scipy.special import expit
 
 from featurelab import ops
-from featurelab.ops import (NONLINEARITIES, get_nonlinearity, identity, relu,
-                            sigmoid, soft_threshold, split_sign, tanh)
+from featurelab.ops import (
+    NONLINEARITIES,
+    get_nonlinearity,
+    identity,
+    relu,
+    sigmoid,
+    soft_threshold,
+    split_sign,
+    tanh,
+)
 from featurelab.ops import abs as abs_
 
 FORMULAS = {

@@ -12,18 +12,13 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 
 from featurelab.backend import get_namespace
 from featurelab.ops import gaussian_window, local_contrast_normalize
-
-HYP = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+from tests.ops._reference import HYP
 
 
 def run(backend, x, *args, **kwargs):

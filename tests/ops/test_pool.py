@@ -24,24 +24,23 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from skimage.measure import block_reduce
 
-from featurelab.ops import (POOL_MODES, adaptive_pool, channel_pool, pool1d,
-                            pool2d, region_pool)
-from tests.ops._reference import as_tuple, reference_pads
+from featurelab.ops import (
+    POOL_MODES,
+    adaptive_pool,
+    channel_pool,
+    pool1d,
+    pool2d,
+    region_pool,
+)
+from tests.ops._reference import HYP, as_tuple, normal, reference_pads
 
 MODES = ("max", "avg", "sum", "l2")
 POOL = {1: pool1d, 2: pool2d}
 
-# The ``backend`` fixture is function scoped but stateless, so reusing it
-# across hypothesis examples is safe.
-HYP = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
 
 REDUCE = {
     "max": lambda w: w.max(axis=-1),
@@ -54,10 +53,6 @@ REDUCE = {
 # --------------------------------------------------------------------------
 # helpers and references
 # --------------------------------------------------------------------------
-
-
-def normal(shape, seed, dtype=np.float64):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
 def run(backend, func, x, *args, **kwargs):
