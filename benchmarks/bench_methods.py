@@ -53,6 +53,7 @@ from bench_ops import (  # noqa: E402
     blas_lines,
     code_line,
     cpu_lines,
+    emit,
     environment_lines,
     markdown_table,
     noise_line,
@@ -336,13 +337,7 @@ def main(argv=None):
         [f"## {title}, {stamp}", ""] + info
         + [f"- {args.threads} BLAS threads; best of {repeat} runs after one "
            f"warm-up; benchmark wall time {elapsed:.0f} s", noise, "", table, ""])
-    if failures:
-        report += "\n" + "\n".join("**" + f + "**" for f in failures) + "\n"
-    print(report)
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write(report + "\n")
-    return 2 if failures else 0
+    return emit(report, failures, args.output)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,18 @@ def blas_lines():
     return lines
 
 
+def emit(report, failures, output=None):
+    """Print ``report`` (with the correctness ``failures`` in bold), append
+    it to ``output`` if given; return the exit status (2 on failures)."""
+    if failures:
+        report += "\n" + "\n".join("**" + f + "**" for f in failures) + "\n"
+    print(report)
+    if output:
+        with open(output, "a") as f:
+            f.write(report + "\n")
+    return 2 if failures else 0
+
+
 def code_line(paths=("featurelab",)):
     """The featurelab commit and whether ``paths`` have uncommitted edits."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -387,13 +399,7 @@ def main(argv=None):
                   f"benchmark wall time {elapsed:.0f} s", noise, "", table, "",
                   "### 2x2 max pooling variants", "", design, ""]
     )
-    if failures:
-        report += "\n" + "\n".join("**" + f + "**" for f in failures) + "\n"
-    print(report)
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write(report + "\n")
-    return 2 if failures else 0
+    return emit(report, failures, args.output)
 
 
 if __name__ == "__main__":
