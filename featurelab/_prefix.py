@@ -98,13 +98,19 @@ class PrefixCache:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from featurelab._prefix import PrefixCache
+    >>> from featurelab._prefix import PrefixCache, prefix_keys
+    >>> from featurelab.layers import ConvLayer
+    >>> from featurelab.network import FeatureNetwork
+    >>> one = FeatureNetwork([ConvLayer(8, 3)], random_state=0)
+    >>> two = FeatureNetwork([ConvLayer(8, 3), ConvLayer(16, 3)], random_state=0)
+    >>> first = prefix_keys(one)[0]             # the first layer and the seed
+    >>> first == prefix_keys(two)[0]
+    True
     >>> with PrefixCache(max_memory=100) as cache:
-    ...     cache.plan([["a"], ["a"]])         # two configurations share key 'a'
+    ...     cache.plan([one, two])
     ...     train = cache.allocate((10, 4))    # 160 bytes: over the budget
-    ...     cache.shared("a"), type(train).__name__
-    (True, 'memmap')
+    ...     cache.shared(first), cache.extended(first), type(train).__name__
+    (True, True, 'memmap')
     """
 
     def __init__(self, max_memory, directory=None):
