@@ -18,19 +18,22 @@ evaluate
     Last-layer-only evaluation of a feature network with a classifier head.
 datasets
     Offline loaders (digits, MNIST-1D, MNIST, CIFAR-10, image folders).
+presets
+    The ROCKET family (rocket, minirocket, multirocket) as featurelab networks.
 backend
     The NumPy/CuPy switch.
 """
 
-from . import backend, ops
+from . import backend, ops, presets
 from .backend import get_backend, get_namespace, use_backend
 from .evaluate import EvaluationResult, evaluate
-from .layers import ChannelPoolLayer, ConvLayer, FunctionLayer, PoolLayer
+from .layers import BankLayer, ChannelPoolLayer, ConvLayer, FunctionLayer, PoolLayer
 from .network import FeatureNetwork
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BankLayer",
     "ChannelPoolLayer",
     "ConvLayer",
     "EvaluationResult",
@@ -43,5 +46,6 @@ __all__ = [
     "get_backend",
     "get_namespace",
     "ops",
+    "presets",
     "use_backend",
 ]

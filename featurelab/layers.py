@@ -10,6 +10,7 @@ channels-first batches ``(n_samples, C, L)`` or ``(n_samples, C, H, W)``
 scikit-learn transformer.
 """
 
+import dataclasses
 import inspect
 import math
 
@@ -29,11 +30,19 @@ from ._validation import (
     window_geometry,
 )
 from .backend import asarray, get_namespace, is_cupy_array, parse_memory
-from .kernels import edge_kernels, gabor_bank, random_kernels
+from .kernels import (
+    edge_kernels,
+    gabor_bank,
+    minirocket_bank,
+    random_kernels,
+    rocket_bank,
+)
 from .kernels._learned import _patch_stats, cluster_patches, pca_components
 from .kernels._random import _normalize_rows
+from .kernels._rocket import MINIROCKET_KERNELS
 from .ops import (
     POOL_MODES,
+    adaptive_pool,
     channel_pool,
     get_nonlinearity,
     local_contrast_normalize,
@@ -44,7 +53,7 @@ from .ops._conv import _conv
 from .ops._local import _locally_connected, _tiled_conv
 from .patches import ZCAWhitener, normalize_patches, sample_patches
 
-__all__ = ["ChannelPoolLayer", "ConvLayer", "FunctionLayer", "PoolLayer"]
+__all__ = ["BankLayer", "ChannelPoolLayer", "ConvLayer", "FunctionLayer", "PoolLayer"]
 
 KERNEL_SOURCES = ("random", "gabor", "edges", "kmeans", "pca", "patches")
 NONLINEARITIES = ("relu", "abs", "tanh", "sigmoid", "triangle", "soft_threshold",
@@ -760,6 +769,189 @@ def _zero_pad(xp, x, pads):
     return out
 
 
+BANK_SOURCES = ("rocket", "minirocket")
+
+
+class BankLayer(_Layer):
+    """A heterogeneous kernel bank, each response pooled over the whole signal.
+
+    The ROCKET family's stage (Dempster et al. 2020, 2021; Tan et al. 2022):
+    many kernels of different lengths, dilations, paddings and biases, each
+    response reduced to a few numbers by global pooling.  Kernels that share
+    a length, a dilation and a padding form a group (a
+    :class:`featurelab.kernels.KernelGroup`) and are one batched convolution;
+    a kernel with several biases is convolved once.
+
+    Parameters
+    ----------
+    n_kernels : int, default=10_000
+        ``'rocket'``: the number of kernels.  ``'minirocket'``: the number
+        of (kernel, dilation, bias) responses, rounded down to a multiple of
+        84 (9,996 by default).
+    kernels : {'rocket', 'minirocket'}, default='rocket'
+        :func:`featurelab.kernels.rocket_bank` (random kernels, drawn
+        without data) or :func:`featurelab.kernels.minirocket_bank` (fixed
+        kernels, biases from quantiles of the training responses).
+    pool : str or tuple of str, default=('ppv', 'max')
+        Global pooling modes applied to every response (after its bias):
+        any of :data:`featurelab.ops.POOL_MODES`, e.g. ``'ppv'`` and
+        ``'max'`` (ROCKET), ``'ppv'`` (MiniRocket), ``('ppv', 'mpv',
+        'mipv', 'lspv')`` (MultiRocket).
+    kernel_params : dict, optional
+        More arguments of the bank: ``lengths`` (``'rocket'``),
+        ``max_dilations`` (``'minirocket'``).
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    groups_ : list of KernelGroup
+        On the backend of the fit.
+    n_responses_ : int
+        (kernel, bias) pairs; the layer gives ``n_responses_ * len(pool)``
+        features, response-major (the modes of response 0, then of 1...).
+    input_shape_, output_shape_ : tuple of int
+        ``(C, L)`` and ``(n_responses_ * len(pool), 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from featurelab.layers import BankLayer
+    >>> X = np.random.default_rng(0).standard_normal((8, 1, 40)).astype(np.float32)
+    >>> layer = BankLayer(100, random_state=0).fit(X)
+    >>> layer.transform(X).shape              # 100 kernels x (ppv, max), length 1
+    (8, 200, 1)
+    >>> ppv = layer.transform(X)[:, ::2, 0]
+    >>> bool(((ppv >= 0) & (ppv <= 1)).all())
+    True
+    """
+
+    def __init__(self, n_kernels=10_000, *, kernels="rocket", pool=("ppv", "max"),
+                 kernel_params=None, random_state=None):
+        self.n_kernels = n_kernels
+        self.kernels = kernels
+        self.pool = pool
+        self.kernel_params = kernel_params
+        self.random_state = random_state
+
+    def _params(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"BankLayer works on signals (n_samples, C, L), got "
+                             f"samples of shape {tuple(input_shape)}.")
+        source = check_option(self.kernels, BANK_SOURCES, "kernels")
+        n = check_int(self.n_kernels, "n_kernels",
+                      minimum=MINIROCKET_KERNELS if source == "minirocket" else 1)
+        modes = (self.pool,) if isinstance(self.pool, str) else tuple(self.pool)
+        if not modes:
+            raise ValueError("pool must name at least one pooling mode.")
+        for mode in modes:
+            check_option(mode, POOL_MODES, "pool")
+        kp = {} if self.kernel_params is None else self.kernel_params
+        if not isinstance(kp, dict):
+            raise TypeError(f"kernel_params must be a dict or None, got "
+                            f"{type(kp).__name__}.")
+        n_responses = n if source == "rocket" else \
+            MINIROCKET_KERNELS * (n // MINIROCKET_KERNELS)
+        return source, n, modes, kp, n_responses
+
+    def output_shape(self, input_shape):
+        """Shape ``(n_responses * len(pool), 1)`` of one output sample."""
+        _, _, modes, _, n_responses = self._params(tuple(input_shape))
+        return (n_responses * len(modes), 1)
+
+    def _needs_data(self):
+        return check_option(self.kernels, BANK_SOURCES, "kernels") == "minirocket"
+
+    def fit(self, X, y=None):
+        """Draw (``'rocket'``) or fit (``'minirocket'``) the bank for ``X``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, C, L)
+        y : ignored
+
+        Returns
+        -------
+        self : BankLayer
+        """
+        X = self._check_fit_input(X)
+        input_shape = tuple(int(s) for s in X.shape[1:])
+        source, n, modes, kp, n_responses = self._params(input_shape)
+        rng = check_random_state(self.random_state)
+        try:
+            if source == "rocket":
+                groups = rocket_bank(n, input_shape[0], input_shape[1],
+                                     random_state=rng, **kp)
+            else:
+                groups = minirocket_bank(X, n, random_state=rng, **kp)
+        except TypeError as exc:
+            raise TypeError(f"kernel_params: {exc} (kernels={source!r}).") from exc
+        backend = "cupy" if is_cupy_array(X) else "numpy"
+        dtype = X.dtype
+        self.groups_ = [dataclasses.replace(
+            g, kernels=asarray(g.kernels, backend=backend, dtype=dtype),
+            biases=asarray(g.biases, backend=backend, dtype=dtype),
+            index=asarray(g.index, backend=backend)) for g in groups]
+        self.kernels_ = self.groups_[0].kernels  # the backend of the fit
+        self.n_responses_ = n_responses
+        self.input_shape_ = input_shape
+        self.output_shape_ = (n_responses * len(modes), 1)
+        return self
+
+    def transform(self, X):
+        """Pooled responses of ``X``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, C, L)
+
+        Returns
+        -------
+        features : array of shape (n_samples, n_responses_ * len(pool), 1)
+        """
+        X = self._check_transform_input(X)
+        return self._transform(X, parse_memory("512MB"))
+
+    def _transform(self, x, budget):
+        xp = get_namespace(x)
+        _, _, modes, _, n_responses = self._params(tuple(x.shape[1:]))
+        n_modes = len(modes)
+        out = xp.empty((x.shape[0], n_responses * n_modes), dtype=x.dtype)
+        for group in self.groups_:
+            y = _conv(xp, x, group.kernels.astype(x.dtype, copy=False), (1,),
+                      (group.padding,), (group.dilation,), None, False, 1, budget)
+            k, b = group.biases.shape
+            z = (y[:, :, None, :] + group.biases.astype(x.dtype, copy=False)[None, :, :, None])
+            z = z.reshape(x.shape[0], k * b, y.shape[-1])
+            columns = group.index.reshape(-1) * n_modes
+            for m, mode in enumerate(modes):
+                out[:, columns + m] = adaptive_pool(z, 1, mode)[:, :, 0]
+        return out[:, :, None]
+
+    def _n_params(self, input_shape):
+        """Kernel weights (all channels) and biases of the bank."""
+        source, n, _, kp, n_responses = self._params(tuple(input_shape))
+        if source == "minirocket":
+            return int(n_responses + MINIROCKET_KERNELS * 9 * input_shape[0])
+        return int(n * (input_shape[0] * 9 + 1))  # mean length of (7, 9, 11)
+
+    @property
+    def n_params_(self):
+        check_is_fitted(self)
+        return int(sum(g.kernels.size + g.biases.size for g in self.groups_))
+
+    def _describe_source(self):
+        modes = (self.pool,) if isinstance(self.pool, str) else tuple(self.pool)
+        return f"{self.kernels} ({', '.join(modes)})"
+
+    def _work_bytes(self, input_shape, itemsize):
+        _, _, modes, _, n_responses = self._params(tuple(input_shape))
+        length = input_shape[1]
+        # the widest group is at most all responses; its padded response,
+        # the biased copies and the pooled output
+        return itemsize * (2 * math.prod(input_shape) + 3 * n_responses * length
+                           + 2 * n_responses * len(modes))
+
+
 class _StatelessLayer(_Layer):
     """A layer with nothing to learn: ``fit`` records the shapes."""
 
@@ -794,7 +986,10 @@ class PoolLayer(_StatelessLayer):
     Parameters
     ----------
     size : int or tuple of int, default=2
-    mode : {'max', 'avg', 'sum', 'l2'}, default='max'
+    mode : str, default='max'
+        Any of :data:`featurelab.ops.POOL_MODES`: ``'max'``, ``'avg'``,
+        ``'sum'``, ``'l2'``, or the ROCKET family's ``'ppv'``, ``'mpv'``,
+        ``'mipv'``, ``'lspv'``.
     stride : int or tuple of int, optional
         Defaults to ``size`` (non-overlapping windows).
     padding : int or tuple of int, default=0
@@ -848,7 +1043,10 @@ class ChannelPoolLayer(_StatelessLayer):
     ----------
     group_size : int, default=2
         Channels per group; must divide the number of input channels.
-    mode : {'max', 'avg', 'sum', 'l2'}, default='max'
+    mode : str, default='max'
+        Any of :data:`featurelab.ops.POOL_MODES`: ``'max'``, ``'avg'``,
+        ``'sum'``, ``'l2'``, or the ROCKET family's ``'ppv'``, ``'mpv'``,
+        ``'mipv'``, ``'lspv'``.
 
     Examples
     --------

@@ -18,10 +18,12 @@ from ._designed import (
 from ._kmeans import kmeans
 from ._learned import KMeansKernels, PCAKernels
 from ._random import DISTRIBUTIONS, patch_kernels, random_kernels
+from ._rocket import KernelGroup, minirocket_bank, rocket_bank
 
 __all__ = [
     "DISTRIBUTIONS",
     "KMeansKernels",
+    "KernelGroup",
     "PCAKernels",
     "center_surround_bank",
     "dog_kernel",
@@ -31,6 +33,8 @@ __all__ = [
     "kmeans",
     "laplacian_kernel",
     "log_kernel",
+    "minirocket_bank",
     "patch_kernels",
     "random_kernels",
+    "rocket_bank",
 ]

@@ -32,6 +32,7 @@ from ._nonlin import (
 )
 from ._normalize import gaussian_window, local_contrast_normalize
 from ._pool import POOL_MODES, adaptive_pool, channel_pool, pool1d, pool2d, region_pool
+from ._series import difference, standardize
 
 __all__ = [
     "LAYER_KINDS",
@@ -46,6 +47,7 @@ __all__ = [
     "conv_matrix",
     "count_flops",
     "count_parameters",
+    "difference",
     "gaussian_window",
     "get_nonlinearity",
     "identity",
@@ -60,6 +62,7 @@ __all__ = [
     "sigmoid",
     "soft_threshold",
     "split_sign",
+    "standardize",
     "tanh",
     "tiled_conv1d",
     "tiled_conv2d",

@@ -15,7 +15,11 @@ from ..backend import get_namespace
 
 __all__ = ["adaptive_pool", "channel_pool", "pool1d", "pool2d", "region_pool"]
 
-POOL_MODES = ("max", "avg", "sum", "l2")
+# The last four are the ROCKET-family operators (MultiRocket's PPV, MPV, MIPV
+# and LSPV); they are computed by _pool_positive / _flat_positive, not by the
+# running reductions of the first four.
+POOL_MODES = ("max", "avg", "sum", "l2", "ppv", "mpv", "mipv", "lspv")
+_POSITIVE_MODES = ("ppv", "mpv", "mipv", "lspv")
 
 _LAYOUT = {
     1: "(n_samples, n_channels, length)",
@@ -59,21 +63,30 @@ def _window_reduce(x, axes, sizes, strides, combine):
     combination of the first two (so no copy of the first is needed) and is
     updated in place.  Costs ``prod(sizes)`` passes; no window copies.
     """
-    n_outs = [(x.shape[a] - k) // s + 1 for a, k, s in zip(axes, sizes, strides)]
+    taps = _window_taps(x, axes, sizes, strides)
+    first = next(taps)
+    second = next(taps, None)
+    if second is None:
+        return first.copy()
+    acc = combine(first, second)
+    for tap in taps:
+        combine(acc, tap, out=acc)
+    return acc
 
-    def tap(offsets):
+
+def _window_taps(x, axes, sizes, strides):
+    """Yield one strided view of ``x`` per window offset along ``axes``.
+
+    View ``t`` holds, for every output position, the input at offset ``t``
+    of its window; offsets come in row-major order (the last axis fastest),
+    so ``t`` is the offset's index in the window flattened row by row.
+    """
+    n_outs = [(x.shape[a] - k) // s + 1 for a, k, s in zip(axes, sizes, strides)]
+    for offsets in itertools.product(*(range(k) for k in sizes)):
         index = [slice(None)] * x.ndim
         for axis, o, s, m in zip(axes, offsets, strides, n_outs):
             index[axis] = slice(o, o + s * (m - 1) + 1, s)
-        return x[tuple(index)]
-
-    offsets = list(itertools.product(*(range(k) for k in sizes)))
-    if len(offsets) == 1:
-        return tap(offsets[0]).copy()
-    acc = combine(tap(offsets[0]), tap(offsets[1]))
-    for offset in offsets[2:]:
-        combine(acc, tap(offset), out=acc)
-    return acc
+        yield x[tuple(index)]
 
 
 # Windows of at most this many taps are reduced over all axes at once;
@@ -85,6 +98,8 @@ _JOINT_MAX_TAPS = 4
 
 def _pool(xp, x, size, stride, pads, mode):
     """Pool valid input over windows (no checks)."""
+    if mode in _POSITIVE_MODES:
+        return _pool_positive(xp, x, size, stride, pads, mode)
     prepare, combine, finish = _reducers(xp, mode)
     y = prepare(x)
     if any(a or b for a, b in pads):
@@ -101,6 +116,97 @@ def _pool(xp, x, size, stride, pads, mode):
     if y is x:
         y = y.copy()
     return finish(y, math.prod(size))
+
+
+# --------------------------------------------------------------------------
+# ROCKET-family operators: ppv, mpv, mipv, lspv
+# --------------------------------------------------------------------------
+
+
+def _positive(xp, x):
+    """1 where ``x > 0``, 0 where ``x <= 0`` and NaN where ``x`` is NaN.
+
+    ``maximum(sign(x), 0)``: a float indicator in ``x``'s dtype through which
+    NaN propagates (``x > 0`` would silently count a NaN as non-positive).
+    """
+    s = xp.sign(x)
+    return xp.maximum(s, 0, out=s)
+
+
+def _positive_means(xp, count, total, idx, mode):
+    """MPV ``total / count`` (0 without positives) or MIPV ``idx / count``
+    (-1 without positives); NaN in ``count`` propagates."""
+    empty = count == 0
+    denom = xp.where(empty, 1, count)
+    if mode == "mpv":
+        return total / denom  # total is 0 where count is
+    return idx / denom - empty
+
+
+def _pool_positive(xp, x, size, stride, pads, mode):
+    """PPV/MPV/MIPV/LSPV over sliding windows (padded cells: 0, not positive).
+
+    PPV and MPV are window sums, computed by the running reductions of
+    :func:`_pool` (separable for large windows); MIPV and LSPV depend on the
+    order inside the window and loop over its offsets jointly, in row-major
+    order.
+    """
+    window = math.prod(size)
+    pos = _positive(xp, x)
+    if mode != "lspv":
+        count = _pool(xp, pos, size, stride, pads, "sum")
+        if mode == "ppv":
+            count /= window
+            return count
+        if mode == "mpv":
+            total = _pool(xp, xp.maximum(x, 0), size, stride, pads, "sum")
+            return _positive_means(xp, count, total, None, mode)
+    if any(a or b for a, b in pads):
+        pos = xp.pad(pos, ((0, 0), (0, 0)) + tuple(pads), constant_values=0)
+    axes = tuple(range(2, x.ndim))
+    taps = _window_taps(pos, axes, size, stride)
+    first = next(taps)
+    if mode == "mipv":  # sum of t * positive(offset t); offset 0 adds nothing
+        idx = xp.zeros(first.shape, dtype=first.dtype)
+        term = xp.empty_like(idx)
+        for t, tap in enumerate(taps, start=1):
+            xp.multiply(tap, t, out=term)
+            idx += term
+        return _positive_means(xp, count, None, idx, mode)
+    return _longest_run(xp, first, taps)
+
+
+def _longest_run(xp, first, rest):
+    """Longest run of ones in the sequence of indicator arrays ``first, *rest``.
+
+    ``run = (run + 1) * positive`` counts the current run, ``best`` keeps its
+    maximum; a NaN indicator makes ``run`` and so ``best`` NaN.
+    """
+    run = first.copy()
+    best = first.copy()
+    for tap in rest:
+        run += 1
+        run *= tap
+        xp.maximum(best, run, out=best)
+    return best
+
+
+def _flat_positive(xp, v, mode):
+    """PPV/MPV/MIPV/LSPV over the last axis of ``v`` (shape ``(..., n)``)."""
+    n = v.shape[-1]
+    pos = _positive(xp, v)
+    if mode == "lspv":  # one contiguous (...) slab per position
+        seq = xp.ascontiguousarray(xp.moveaxis(pos, -1, 0))
+        return _longest_run(xp, seq[0], (seq[j] for j in range(1, n)))
+    count = pos.sum(axis=-1)
+    if mode == "ppv":
+        count /= n
+        return count
+    if mode == "mpv":
+        total = xp.maximum(v, 0).sum(axis=-1)
+        return _positive_means(xp, count, total, None, mode)
+    pos *= xp.arange(n, dtype=pos.dtype)
+    return _positive_means(xp, count, None, pos.sum(axis=-1), mode)
 
 
 def _validate_pool(x, n_spatial, size, stride, padding, mode):
@@ -137,14 +243,18 @@ _POOL_DOC = """
         Step between windows; defaults to ``size`` (non-overlapping pooling).
         ``stride < size`` gives overlapping pooling, ``stride > size``
         spaced pooling that skips inputs.
-    mode : {{'max', 'avg', 'sum', 'l2'}}, default='max'
-        Reduction over each window; ``'l2'`` is ``sqrt(sum(x ** 2))``.
+    mode : {{'max', 'avg', 'sum', 'l2', 'ppv', 'mpv', 'mipv', 'lspv'}}, default='max'
+        Reduction over each window; ``'l2'`` is ``sqrt(sum(x ** 2))``.  The
+        last four are the ROCKET-family operators, defined in the Notes:
+        proportion of positive values, mean of the positive values, mean
+        index of the positive values, longest run of positive values.
     padding : int or tuple or {{'valid', 'same', 'full'}}, default=0
         Padding at both ends of each axis (a tuple may give ``(before,
         after)`` pairs); every pad must be smaller than ``size``.  Padded
         cells hold ``-inf`` for ``'max'`` (never selected) and 0 otherwise,
         so ``'avg'`` divides by the full window size, as PyTorch's default
-        ``count_include_pad=True`` does.
+        ``count_include_pad=True`` does.  For the ROCKET-family modes a
+        padded cell is a window position holding 0, i.e. not positive.
 
     Returns
     -------
@@ -161,6 +271,40 @@ _POOL_DOC = """
     per axis; no ``(..., size)`` window copies are built.  Measured on 2
     cores, 2x2 max pooling is ~20x faster this way than a reshape-and-reduce
     (benchmarks/RESULTS.md).  NaN propagates to every window containing it.
+{positive}"""
+
+_POSITIVE_DOC = """
+    The ROCKET-family modes (Dempster et al. 2020; Tan et al. 2022) look at
+    which values of a window are positive, ``x > 0`` (0 is not positive).
+    With ``n`` the window size, ``P`` the positions ``j = 0 .. n - 1`` of the
+    window whose value is positive and ``|P|`` their number:
+
+    - ``'ppv'``, proportion of positive values: ``|P| / n``, in [0, 1];
+    - ``'mpv'``, mean of the positive values: ``sum(x[j] for j in P) / |P|``,
+      0 when ``P`` is empty;
+    - ``'mipv'``, mean of the indices of the positive values:
+      ``sum(P) / |P|``, -1 when ``P`` is empty.  The index is the raw 0-based
+      position, not divided by ``n``, as in MultiRocket's reference code
+      (``mean_index / ppv``, else -1); so it lies in ``[0, n - 1]`` and the
+      empty-window value -1 stays outside that range.  Divide by ``n``
+      for a position relative to the window size;
+    - ``'lspv'``, longest stretch of positive values: the length of the
+      longest run of consecutive positions in ``P``, in ``[0, n]``.
+
+    In 2-D (and for region and adaptive cells) a window is flattened in
+    row-major order, the last axis fastest: position ``(r, c)`` of a
+    ``kh x kw`` window has index ``r * kw + c``, and a run of positive
+    values continues from the end of one window row into the next.  Padded
+    cells are window positions that are never positive: they count in ``n``
+    (so ``'ppv'`` divides by the full window, as ``'avg'`` does), they shift
+    the indices of ``'mipv'`` (index 0 is the window's first cell, padded or
+    not) and they break runs.  This is the existing rule (padding holds 0)
+    applied unchanged, and it keeps every output comparable across windows
+    of one call.  A NaN makes the result NaN (it is neither positive nor
+    not); ``+inf`` is positive and ``-inf`` is not.  Memory: one
+    output-sized accumulator per statistic (two for ``'lspv'``); ``'mipv'``
+    and ``'lspv'`` take ``prod(size)`` passes, ``'ppv'`` and ``'mpv'`` are
+    window sums and take the passes of ``'sum'``.
 """
 
 
@@ -176,9 +320,22 @@ def pool2d(x, size, *, stride=None, mode="max", padding=0):
     return _pool(xp, x, size, stride, pads, mode)
 
 
+_REFERENCES_DOC = """
+    References
+    ----------
+    .. [1] A. Dempster, F. Petitjean and G. I. Webb, "ROCKET: exceptionally
+       fast and accurate time series classification using random
+       convolutional kernels", Data Mining and Knowledge Discovery 34, 2020.
+    .. [2] C. W. Tan, A. Dempster, C. Bergmeir and G. I. Webb, "MultiRocket:
+       multiple pooling operators and transformations for fast and effective
+       time series classification", Data Mining and Knowledge Discovery 36,
+       2022.
+"""
+
 pool1d.__doc__ += _POOL_DOC.format(
-    layout=_LAYOUT[1], out_layout="(n_samples, n_channels, out_length)"
-) + """
+    layout=_LAYOUT[1], out_layout="(n_samples, n_channels, out_length)",
+    positive=_POSITIVE_DOC,
+) + _REFERENCES_DOC + """
     Examples
     --------
     >>> import numpy as np
@@ -188,11 +345,22 @@ pool1d.__doc__ += _POOL_DOC.format(
     array([[[5., 2., 4.]]])
     >>> pool1d(x, 3, stride=1, mode="avg")
     array([[[2.6667, 2.3333, 1.6667, 2.3333]]])
+
+    The ROCKET-family operators, here over windows of 4 with stride 2:
+
+    >>> r = np.array([[[-1., 2., 3., -4., 5., 6., 7., -8.]]])
+    >>> pool1d(r, 4, stride=2, mode="ppv")      # windows 0:4, 2:6, 4:8
+    array([[[0.5 , 0.75, 0.75]]])
+    >>> pool1d(r, 4, stride=2, mode="mipv")     # 0-based index in the window
+    array([[[1.5   , 1.6667, 1.    ]]])
+    >>> pool1d(r, 4, stride=2, mode="lspv")
+    array([[[2., 2., 3.]]])
 """
 
 pool2d.__doc__ += _POOL_DOC.format(
-    layout=_LAYOUT[2], out_layout="(n_samples, n_channels, out_height, out_width)"
-) + """
+    layout=_LAYOUT[2], out_layout="(n_samples, n_channels, out_height, out_width)",
+    positive=_POSITIVE_DOC,
+) + _REFERENCES_DOC + """
     Examples
     --------
     >>> import numpy as np
@@ -203,6 +371,9 @@ pool2d.__doc__ += _POOL_DOC.format(
              [13., 15.]]]])
     >>> pool2d(x, 2, mode="sum", stride=(2, 1)).shape
     (1, 1, 2, 3)
+    >>> s = np.array([[[[1., -1.], [2., 3.]]]])  # flattened: 1, -1, 2, 3
+    >>> pool2d(s, 2, mode="mipv"), pool2d(s, 2, mode="lspv")
+    (array([[[[1.6667]]]]), array([[[[2.]]]]))
 """
 
 
@@ -241,8 +412,26 @@ def _grid_pool(x, grid, mode, name, adaptive):
     else:  # a partition: floor(i * n / g) to floor((i + 1) * n / g)
         segments = [[(i * n // g, (i + 1) * n // g) for i in range(g)]
                     for g, n in zip(grid, sizes)]
+    if mode in _POSITIVE_MODES:
+        return _segment_positive(xp, x, segments, mode)
     y = _segment_reduce(xp, x * x if mode == "l2" else x, segments, mode)
     return xp.sqrt(y) if mode == "l2" else y
+
+
+def _segment_positive(xp, x, segments, mode):
+    """PPV/MPV/MIPV/LSPV over each cell of the product of the segments.
+
+    A cell (one segment per axis) is flattened in row-major order and
+    reduced as a whole: MIPV and LSPV are not separable over axes.
+    """
+    cells = []
+    for bounds in itertools.product(*segments):
+        index = (slice(None), slice(None)) + tuple(slice(a, b) for a, b in bounds)
+        block = x[index]
+        flat = block.reshape(block.shape[:2] + (math.prod(block.shape[2:]),))
+        cells.append(_flat_positive(xp, flat, mode))
+    y = xp.stack(cells, axis=-1)
+    return y.reshape(x.shape[:2] + tuple(len(b) for b in segments))
 
 
 def region_pool(x, regions=2, mode="sum"):
@@ -261,7 +450,10 @@ def region_pool(x, regions=2, mode="sum"):
         Number of regions per spatial axis (an int: the same on every axis,
         so the default gives quadrants of images and halves of signals); at
         most the axis size.
-    mode : {'max', 'avg', 'sum', 'l2'}, default='sum'
+    mode : {'max', 'avg', 'sum', 'l2', 'ppv', 'mpv', 'mipv', 'lspv'}, default='sum'
+        Reduction over each region; ``'l2'`` is ``sqrt(sum(x ** 2))`` and
+        the ROCKET-family modes are defined in :func:`pool1d` (a 2-D region
+        is flattened in row-major order; indices count from its first cell).
 
     Returns
     -------
@@ -297,8 +489,12 @@ def adaptive_pool(x, output_size, mode="max"):
     ----------
     x : array of shape (n_samples, n_channels, length) or (n_samples, n_channels, height, width)
     output_size : int or tuple of int
-        Output size per spatial axis.
-    mode : {'max', 'avg', 'sum', 'l2'}, default='max'
+        Output size per spatial axis; 1 gives global pooling.
+    mode : {'max', 'avg', 'sum', 'l2', 'ppv', 'mpv', 'mipv', 'lspv'}, default='max'
+        Reduction over each cell; ``'l2'`` is ``sqrt(sum(x ** 2))`` and the
+        ROCKET-family modes are defined in :func:`pool1d` (a 2-D cell is
+        flattened in row-major order; indices count from its first cell).
+        ``adaptive_pool(x, 1, 'ppv')`` is ROCKET's PPV feature of each map.
 
     Returns
     -------
@@ -312,6 +508,12 @@ def adaptive_pool(x, output_size, mode="max"):
     array([[[1., 3.]]])
     >>> adaptive_pool(np.ones((2, 3, 7, 9)), (2, 2)).shape
     (2, 3, 2, 2)
+
+    Global ROCKET-family features of a series (positive at 1, 2, 4, 5, 6):
+
+    >>> r = np.array([[[-1., 2., 3., -4., 5., 6., 7., -8.]]])
+    >>> [adaptive_pool(r, 1, mode=m).item() for m in ("ppv", "mpv", "mipv", "lspv")]
+    [0.625, 4.6, 3.6, 3.0]
     """
     return _grid_pool(x, output_size, mode, "output_size", adaptive=True)
 
@@ -331,7 +533,12 @@ def channel_pool(x, group_size, mode="max"):
         At least 2-D; any number of trailing spatial axes.
     group_size : int
         Channels per group; must divide ``n_channels``.
-    mode : {'max', 'avg', 'sum', 'l2'}, default='max'
+    mode : {'max', 'avg', 'sum', 'l2', 'ppv', 'mpv', 'mipv', 'lspv'}, default='max'
+        Reduction over each group; ``'l2'`` is ``sqrt(sum(x ** 2))`` and the
+        ROCKET-family modes are defined in :func:`pool1d`, the window being
+        the group's channels in order (``'mipv'``: mean position in the
+        group of the positive channels; ``'lspv'``: longest run of
+        consecutive positive channels).
 
     Returns
     -------
@@ -358,6 +565,8 @@ def channel_pool(x, group_size, mode="max"):
             f"group_size={group_size}."
         )
     grouped = x.reshape((x.shape[0], n_channels // group_size, group_size) + x.shape[2:])
+    if mode in _POSITIVE_MODES:
+        return _flat_positive(xp, xp.moveaxis(grouped, 2, -1), mode)
     if mode == "max":
         return grouped.max(axis=2)
     if mode == "avg":

@@ -33,10 +33,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage as ndi
 
-from featurelab.kernels._designed import (center_surround_bank, dog_kernel,
-                                          edge_kernels, gabor_bank,
-                                          gabor_kernel, laplacian_kernel,
-                                          log_kernel)
+from featurelab.kernels._designed import (
+    center_surround_bank,
+    dog_kernel,
+    edge_kernels,
+    gabor_bank,
+    gabor_kernel,
+    laplacian_kernel,
+    log_kernel,
+)
 from featurelab.ops import conv2d
 
 RNG = np.random.default_rng(12345)

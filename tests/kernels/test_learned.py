@@ -188,8 +188,9 @@ def test_pca_kernels_are_leading_eigenvectors_of_the_patches():
     np.testing.assert_allclose(flat.sum(axis=1), 0, atol=1e-10)  # remove_mean
     assert np.all(np.diff(pca.explained_variance_) <= 1e-12)
     # the same patches, by an SVD: same subspace and same leading variances
-    from featurelab.patches import sample_patches
     from sklearn.utils import check_random_state
+
+    from featurelab.patches import sample_patches
 
     P = sample_patches(X, 3, 2000, random_state=check_random_state(0)).reshape(2000, -1)
     P = P - P.mean(axis=1, keepdims=True)

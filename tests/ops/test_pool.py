@@ -16,7 +16,11 @@ References used:
 * PyTorch (CPU) ``max_pool``/``avg_pool`` (``count_include_pad=True``) and
   ``adaptive_*_pool`` where its conventions coincide with featurelab's;
 * :func:`brute_segments` for region and adaptive pooling, with the segment
-  rules written out from the docstrings.
+  rules written out from the docstrings;
+* :func:`rocket_stat`, the ROCKET-family modes (ppv, mpv, mipv, lspv) of one
+  window as a plain loop over its values in row-major order, plugged into
+  the three references above through ``REDUCE`` (padding reads 0, which is
+  not positive, as documented).
 """
 
 import itertools
@@ -39,6 +43,7 @@ from featurelab.ops import (
 from tests.ops._reference import HYP, as_tuple, normal, reference_pads
 
 MODES = ("max", "avg", "sum", "l2")
+ROCKET_MODES = ("ppv", "mpv", "mipv", "lspv")
 POOL = {1: pool1d, 2: pool2d}
 
 
@@ -48,6 +53,30 @@ REDUCE = {
     "avg": lambda w: w.sum(axis=-1) / w.shape[-1],
     "l2": lambda w: np.sqrt((w * w).sum(axis=-1)),
 }
+
+
+def rocket_stat(values, mode):
+    """One ROCKET-family statistic of one window (values in window order)."""
+    values = [float(v) for v in values]
+    if any(math.isnan(v) for v in values):
+        return math.nan
+    positive = [j for j, v in enumerate(values) if v > 0]
+    if mode == "ppv":
+        return len(positive) / len(values)
+    if mode == "mpv":
+        return sum(values[j] for j in positive) / len(positive) if positive else 0.0
+    if mode == "mipv":
+        return sum(positive) / len(positive) if positive else -1.0
+    best = run = 0
+    for v in values:
+        run = run + 1 if v > 0 else 0
+        best = max(best, run)
+    return float(best)
+
+
+for _mode in ROCKET_MODES:
+    REDUCE[_mode] = (lambda m: lambda w: np.apply_along_axis(
+        rocket_stat, -1, w, m))(_mode)
 
 
 # --------------------------------------------------------------------------
@@ -211,7 +240,7 @@ def test_pool_docstring_examples(backend):
 
 
 def test_pool_modes_constant():
-    assert tuple(POOL_MODES) == MODES
+    assert tuple(POOL_MODES) == MODES + ROCKET_MODES
 
 
 # --------------------------------------------------------------------------
@@ -719,7 +748,8 @@ BAD_INPUT = [
     ("padding-tuple-length", pool2d, X2, (2,), {"padding": (1, 1, 1)},
      ValueError, r"padding must be .*tuple of 2 entries .*got \(1, 1, 1\)"),
     ("mode-unknown", pool2d, X2, (2,), {"mode": "median"}, ValueError,
-     r"mode must be one of \['avg', 'l2', 'max', 'sum'\], got 'median'"),
+     r"mode must be one of \['avg', 'l2', 'lspv', 'max', 'mipv', 'mpv', 'ppv', "
+     r"'sum'\], got 'median'"),
     ("mode-case", pool1d, X1, (2,), {"mode": "MAX"}, ValueError,
      r"mode must be one of .*got 'MAX'"),
     ("padding-equals-size", pool1d, X1, (2,), {"padding": 2}, ValueError,
@@ -776,6 +806,18 @@ BAD_INPUT = [
      r"x must be an at least 2-D array .*got an array of shape \(6,\)"),
     ("channel-mode", channel_pool, np.zeros((1, 6)), (2,), {"mode": "min"},
      ValueError, r"mode must be one of .*got 'min'"),
+    ("mode-rocket-case", pool1d, X1, (2,), {"mode": "PPV"}, ValueError,
+     r"mode must be one of \[.*'ppv'.*\], got 'PPV'"),
+    ("mode-rocket-unknown", adaptive_pool, X1, (1,), {"mode": "mean_pv"},
+     ValueError, r"mode must be one of \['avg', 'l2', 'lspv', 'max', 'mipv', "
+     r"'mpv', 'ppv', 'sum'\], got 'mean_pv'"),
+    ("mode-rocket-region", region_pool, X2, (), {"mode": "lspv2"}, ValueError,
+     r"mode must be one of \[.*'lspv'.*\], got 'lspv2'"),
+    ("mode-rocket-channel", channel_pool, np.zeros((1, 6)), (2,),
+     {"mode": "pvv"}, ValueError, r"mode must be one of \[.*'mipv'.*\], got 'pvv'"),
+    ("rocket-padding-equals-size", pool1d, X1, (2,),
+     {"mode": "mipv", "padding": 2}, ValueError,
+     r"padding must be smaller than the pool size"),
 ]
 
 
@@ -810,3 +852,280 @@ def test_region_pool_default_is_halves_and_quadrants(backend):
     img = np.arange(2 * 1 * 4 * 4, dtype=float).reshape(2, 1, 4, 4)
     got = backend.to_numpy(region_pool(backend.asarray(img)))
     np.testing.assert_array_equal(got, img.reshape(2, 1, 2, 2, 2, 2).sum(axis=(3, 5)))
+
+
+# --------------------------------------------------------------------------
+# ROCKET-family modes: ppv, mpv, mipv, lspv
+# --------------------------------------------------------------------------
+
+
+def signs(shape, seed):
+    """Data with long positive and non-positive runs and exact zeros."""
+    x = normal(shape, seed) + 0.3
+    x[np.abs(x) < 0.25] = 0.0
+    return x
+
+
+CASES_1D_POS = [(m, k, s, p) for m in ROCKET_MODES for k, s in SIZE_STRIDE_1D
+                for p in (0, 2, ((1, 2),), "same", "full")
+                if _valid((11,), k, s, p)]
+CASES_2D_POS = [(m, k, s, p) for m in ROCKET_MODES for k, s in SIZE_STRIDE_2D
+                for p in (0, (1, 0), ((2, 0), (1, 1)), "full")
+                if _valid((7, 6), k, s, p)]
+
+
+def test_rocket_case_lists_cover_the_grid():
+    assert {c[0] for c in CASES_1D_POS} == set(ROCKET_MODES)
+    assert {c[0] for c in CASES_2D_POS} == set(ROCKET_MODES)
+    assert any(p == ((1, 2),) and s == 1 for _, _, s, p in CASES_1D_POS)
+    assert any(p == ((2, 0), (1, 1)) for *_, p in CASES_2D_POS)
+
+
+@pytest.mark.parametrize("mode,size,stride,padding", CASES_1D_POS)
+def test_rocket_pool1d_matches_brute_force(backend, mode, size, stride,
+                                           padding):
+    x = signs((2, 3, 11), seed=31)
+    kwargs = {} if stride is None else {"stride": stride}
+    got = run(backend, pool1d, x, size, mode=mode, padding=padding, **kwargs)
+    k = as_tuple(size, 1)
+    s = k if stride is None else as_tuple(stride, 1)
+    expected = brute_pool(x, k, s, reference_pads(padding, (11,), k, s), mode)
+    assert_close(got, expected)
+
+
+@pytest.mark.parametrize("mode,size,stride,padding", CASES_2D_POS)
+def test_rocket_pool2d_matches_brute_force(backend, mode, size, stride,
+                                           padding):
+    x = signs((2, 2, 7, 6), seed=32)
+    kwargs = {} if stride is None else {"stride": stride}
+    got = run(backend, pool2d, x, size, mode=mode, padding=padding, **kwargs)
+    k = as_tuple(size, 2)
+    s = k if stride is None else as_tuple(stride, 2)
+    expected = brute_pool(x, k, s, reference_pads(padding, (7, 6), k, s), mode)
+    assert_close(got, expected)
+
+
+@pytest.mark.parametrize("mode", ROCKET_MODES)
+@pytest.mark.parametrize("grid", [1, 2, (3,), 11])
+def test_rocket_region_and_adaptive_1d(backend, mode, grid):
+    x = signs((2, 3, 11), seed=33)
+    g = as_tuple(grid, 1)[0]
+    assert_close(run(backend, region_pool, x, grid, mode=mode),
+                 brute_segments(x, [region_bounds(11, g)], mode))
+    assert_close(run(backend, adaptive_pool, x, grid, mode=mode),
+                 brute_segments(x, [adaptive_bounds(11, g)], mode))
+    assert_close(run(backend, adaptive_pool, x, 2 * g, mode=mode),
+                 brute_segments(x, [adaptive_bounds(11, 2 * g)], mode))
+
+
+@pytest.mark.parametrize("mode", ROCKET_MODES)
+@pytest.mark.parametrize("grid", [1, (2, 3), (5, 1)])
+def test_rocket_region_and_adaptive_2d(backend, mode, grid):
+    x = signs((2, 2, 5, 7), seed=34)
+    g = as_tuple(grid, 2)
+    assert_close(run(backend, region_pool, x, grid, mode=mode),
+                 brute_segments(x, [region_bounds(5, g[0]),
+                                    region_bounds(7, g[1])], mode))
+    m = (g[0] + 1, g[1] + 2)  # overlapping cells
+    assert_close(run(backend, adaptive_pool, x, m, mode=mode),
+                 brute_segments(x, [adaptive_bounds(5, m[0]),
+                                    adaptive_bounds(7, m[1])], mode))
+
+
+@pytest.mark.parametrize("mode", ROCKET_MODES)
+@pytest.mark.parametrize("shape,group_size", [
+    ((3, 6), 3), ((2, 8, 5), 4), ((2, 6, 3, 4), 2), ((2, 5, 3), 5), ((2, 4, 3), 1),
+])
+def test_rocket_channel_pool_matches_brute_force(backend, mode, shape,
+                                                 group_size):
+    x = signs(shape, seed=35)
+    got = run(backend, channel_pool, x, group_size, mode=mode)
+    assert_close(got, brute_channel_pool(x, group_size, mode))
+
+
+def _rocket_calls():
+    return [
+        ("pool1d", lambda x, m: pool1d(x, x.shape[-1], mode=m), 3),
+        ("pool2d", lambda x, m: pool2d(x, x.shape[2:], mode=m), 4),
+        ("region_pool", lambda x, m: region_pool(x, 1, mode=m), 4),
+        ("adaptive_pool", lambda x, m: adaptive_pool(x, 1, mode=m), 3),
+        ("channel_pool", lambda x, m: channel_pool(x, x.shape[1], mode=m), 3),
+    ]
+
+
+@pytest.mark.parametrize("name,func,ndim", _rocket_calls(),
+                         ids=[c[0] for c in _rocket_calls()])
+def test_rocket_no_positive_and_all_positive(backend, name, func, ndim):
+    shape = (2, 4, 3, 5)[:ndim]
+    n = math.prod(shape[2:]) if name != "channel_pool" else shape[1]
+    none = np.zeros(shape)
+    none[0] = -np.abs(normal(shape[1:], seed=36))
+    none[1, 0] = -np.inf
+    got = {m: run(backend, func, none, m) for m in ROCKET_MODES}
+    np.testing.assert_array_equal(got["ppv"], 0.0)
+    np.testing.assert_array_equal(got["mpv"], 0.0)
+    np.testing.assert_array_equal(got["mipv"], -1.0)
+    np.testing.assert_array_equal(got["lspv"], 0.0)
+    every = np.abs(normal(shape, seed=37)) + 0.5
+    got = {m: run(backend, func, every, m) for m in ROCKET_MODES}
+    np.testing.assert_array_equal(got["ppv"], 1.0)
+    np.testing.assert_array_equal(got["mipv"], (n - 1) / 2)
+    np.testing.assert_array_equal(got["lspv"], float(n))
+    axes = tuple(range(2, ndim)) if name != "channel_pool" else (1,)
+    expected = every.mean(axis=axes, keepdims=True)
+    if name == "channel_pool":
+        expected = expected[:, 0]
+    assert_close(got["mpv"], expected.reshape(got["mpv"].shape), rtol=1e-12)
+
+
+def test_rocket_padding_is_a_non_positive_window_cell(backend):
+    # Windows of [1, 1, 1] padded by 1: [0, 1, 1], [1, 1, 1], [1, 1, 0].
+    x = np.ones((1, 1, 3))
+    expected = {"ppv": [2 / 3, 1.0, 2 / 3], "mpv": [1.0, 1.0, 1.0],
+                "mipv": [1.5, 1.0, 0.5], "lspv": [2.0, 3.0, 2.0]}
+    for mode, values in expected.items():
+        got = run(backend, pool1d, x, 3, stride=1, mode=mode, padding=1)
+        assert_close(got, np.array(values).reshape(1, 1, 3))
+    # Padding between positives breaks a run in 2-D too: [[0, 0], [0, 2]].
+    img = np.array([[[[2.0]]]])
+    got = run(backend, pool2d, img, 2, mode="mipv", padding=((1, 0), (1, 0)))
+    assert_close(got, np.array([[[[3.0]]]]))
+
+
+def test_rocket_2d_windows_are_row_major(backend):
+    # [[-1, 1], [1, -1]] flattens to -1, 1, 1, -1: the run crosses rows.
+    x = np.array([[[[-1.0, 1.0], [1.0, -1.0]]]])
+    assert_close(run(backend, pool2d, x, 2, mode="lspv"), np.full((1, 1, 1, 1), 2.0))
+    assert_close(run(backend, pool2d, x, 2, mode="mipv"), np.full((1, 1, 1, 1), 1.5))
+    assert_close(run(backend, adaptive_pool, x, 1, mode="lspv"),
+                 np.full((1, 1, 1, 1), 2.0))
+    # Transposed, the positives sit at flat indices 1 and 2 as well.
+    assert_close(run(backend, pool2d, np.swapaxes(x, 2, 3), 2, mode="mipv"),
+                 np.full((1, 1, 1, 1), 1.5))
+    col = np.array([[[[1.0, -1.0], [1.0, -1.0]]]])  # flat 1, -1, 1, -1
+    assert_close(run(backend, pool2d, col, 2, mode="lspv"), np.full((1, 1, 1, 1), 1.0))
+    assert_close(run(backend, pool2d, col, 2, mode="mipv"), np.full((1, 1, 1, 1), 1.0))
+
+
+def test_rocket_docstring_examples(backend):
+    r = np.array([[[-1.0, 2.0, 3.0, -4.0, 5.0, 6.0, 7.0, -8.0]]])
+    assert_close(run(backend, pool1d, r, 4, stride=2, mode="ppv"),
+                 np.array([[[0.5, 0.75, 0.75]]]))
+    assert_close(run(backend, pool1d, r, 4, stride=2, mode="mipv"),
+                 np.array([[[1.5, 5 / 3, 1.0]]]))
+    assert_close(run(backend, pool1d, r, 4, stride=2, mode="lspv"),
+                 np.array([[[2.0, 2.0, 3.0]]]))
+    got = [run(backend, adaptive_pool, r, 1, mode=m).item() for m in ROCKET_MODES]
+    np.testing.assert_allclose(got, [0.625, 4.6, 3.6, 3.0], rtol=1e-12)
+    s = np.array([[[[1.0, -1.0], [2.0, 3.0]]]])
+    assert_close(run(backend, pool2d, s, 2, mode="mipv"), np.full((1, 1, 1, 1), 5 / 3))
+
+
+@pytest.mark.parametrize("mode", ROCKET_MODES)
+def test_rocket_nan_propagates_and_inf_is_positive(backend, mode):
+    x = signs((2, 2, 9), seed=38)
+    x[0, 1, 4] = np.nan
+    x[1, 0, 2] = np.inf
+    x[1, 1, 6] = -np.inf
+    got = run(backend, pool1d, x, 3, stride=1, mode=mode, padding=1)
+    expected = brute_pool(x, (3,), (1,), ((1, 1),), mode)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    assert np.isnan(got[0, 1, 3:6]).all() and not np.isnan(got[1]).any()
+    np.testing.assert_allclose(got, expected, rtol=1e-12, equal_nan=True)
+    for func, args in [(adaptive_pool, (3,)), (region_pool, (3,)),
+                       (channel_pool, (2,))]:
+        got = run(backend, func, x, *args, mode=mode)
+        nan_cells = np.isnan(got)
+        assert nan_cells.any() and nan_cells[0].any() and not nan_cells[1].any()
+    if mode == "mpv":  # +inf is a positive value
+        assert np.isinf(run(backend, adaptive_pool, x, 1, mode=mode)[1, 0, 0])
+
+
+@pytest.mark.parametrize("name,func,ndim", _rocket_calls(),
+                         ids=[c[0] for c in _rocket_calls()])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_rocket_dtype(backend, name, func, ndim, dtype):
+    x = signs((3, 4, 5, 6)[:ndim], seed=39) * 3
+    x = x.astype(dtype)
+    for mode in ROCKET_MODES:
+        got = run(backend, func, x, mode)
+        assert got.dtype == (np.float32 if dtype == np.float32 else np.float64)
+        expected = run(backend, func, x.astype(np.float64), mode)
+        assert_close(got.astype(np.float64), expected, rtol=1e-6, atol=1e-6)
+    # Strided pooling keeps float32 too.
+    if name in ("pool1d", "pool2d"):
+        for mode in ROCKET_MODES:
+            y = run(backend, POOL[ndim - 2], x, 2, stride=1, mode=mode, padding=1)
+            assert y.dtype == got.dtype
+
+
+@pytest.mark.parametrize("mode", ROCKET_MODES)
+def test_rocket_empty_batch_and_input_not_modified(backend, mode):
+    for func, shape, expected in [
+        (lambda x: pool1d(x, 3, stride=2, mode=mode, padding=1), (0, 2, 7), (0, 2, 4)),
+        (lambda x: pool2d(x, 2, mode=mode), (0, 3, 4, 5), (0, 3, 2, 2)),
+        (lambda x: adaptive_pool(x, 1, mode=mode), (0, 3, 6), (0, 3, 1)),
+        (lambda x: region_pool(x, 2, mode=mode), (0, 3, 4, 4), (0, 3, 2, 2)),
+        (lambda x: channel_pool(x, 2, mode=mode), (0, 4, 3), (0, 2, 3)),
+    ]:
+        got = run(backend, func, np.zeros(shape, dtype=np.float32))
+        assert got.shape == expected and got.dtype == np.float32
+    x = signs((2, 4, 6, 6), seed=40)
+    xb = backend.asarray(x.copy())
+    pool2d(xb, 1, mode=mode)
+    pool2d(xb, 3, stride=2, mode=mode, padding=1)
+    region_pool(xb, mode=mode)
+    adaptive_pool(xb, (1, 4), mode=mode)
+    channel_pool(xb, 2, mode=mode)
+    np.testing.assert_array_equal(backend.to_numpy(xb), x)
+
+
+@HYP
+@given(data=st.data(), n_spatial=st.sampled_from([1, 2]),
+       seed=st.integers(0, 2**16))
+def test_rocket_window_invariants(backend, data, n_spatial, seed):
+    """ppv in [0, 1] and ppv * n = the number of positives (a 'sum' pool of
+    the indicator), mpv * count = the 'sum' pool of relu(x), lspv <= count
+    with lspv >= 1 iff count >= 1, mipv = -1 iff count = 0, else in
+    [0, n - 1]."""
+    size, stride, pads, spatial = [], [], [], []
+    for _ in range(n_spatial):
+        k = data.draw(st.integers(1, 4))
+        b, a = data.draw(st.integers(0, k - 1)), data.draw(st.integers(0, k - 1))
+        size.append(k)
+        stride.append(data.draw(st.integers(1, 3)))
+        pads.append((b, a))
+        spatial.append(data.draw(st.integers(max(1, k - a - b), 8)))
+    x = signs((2, 2) + tuple(spatial), seed)
+    pool = POOL[n_spatial]
+    kw = dict(stride=tuple(stride), padding=tuple(pads))
+    n = math.prod(size)
+    got = {m: run(backend, pool, x, tuple(size), mode=m, **kw)
+           for m in ROCKET_MODES}
+    count = run(backend, pool, (x > 0).astype(float), tuple(size), mode="sum", **kw)
+    relu_sum = run(backend, pool, np.maximum(x, 0), tuple(size), mode="sum", **kw)
+    assert ((got["ppv"] >= 0) & (got["ppv"] <= 1)).all()
+    np.testing.assert_allclose(got["ppv"] * n, count, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got["mpv"] * count, relu_sum, rtol=1e-12, atol=1e-12)
+    assert (got["lspv"] <= count).all() and (got["lspv"] <= n).all()
+    np.testing.assert_array_equal(got["lspv"] >= 1, count >= 1)
+    np.testing.assert_array_equal(got["mipv"] == -1, count == 0)
+    assert ((got["mipv"][count > 0] >= 0) & (got["mipv"][count > 0] <= n - 1)).all()
+
+
+@HYP
+@given(length=st.integers(1, 12), seed=st.integers(0, 2**16))
+def test_rocket_global_pooling_agrees_and_reverses(backend, length, seed):
+    """Every function gives the same global features; reversing the series
+    maps mipv to n - 1 - mipv (when there are positives) and keeps the rest."""
+    x = signs((2, 3, length), seed)
+    for mode in ROCKET_MODES:
+        ref = run(backend, adaptive_pool, x, 1, mode=mode)
+        assert_close(run(backend, pool1d, x, length, mode=mode), ref)
+        assert_close(run(backend, region_pool, x, 1, mode=mode), ref)
+        by_channel = run(backend, channel_pool, np.swapaxes(x, 1, 2), length, mode=mode)
+        assert_close(np.swapaxes(by_channel, 1, 2), ref)
+        flipped = run(backend, adaptive_pool, x[..., ::-1], 1, mode=mode)
+        if mode == "mipv":
+            flipped = np.where(flipped == -1, -1, length - 1 - flipped)
+        assert_close(flipped, ref, rtol=1e-12, atol=1e-12)
