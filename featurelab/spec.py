@@ -30,6 +30,7 @@ structure as a Python dict::
       { type = "conv", n_kernels = 64, size = 3, sharing = "tiled", tile = 2 },
       { type = "channel_pool", group_size = 2, mode = "max" },   # maxout
     ]
+    # 1-D signals: { type = "bank", kernels = "minirocket", pool = ["ppv"] }
 
     [grid]                          # optional: every combination of these values
     depth = [1, 2]                  # number of identical conv layers
@@ -89,10 +90,12 @@ from ._validation import (
 from .backend import parse_memory
 from .evaluate import HEADS
 from .layers import (
+    BANK_SOURCES,
     KERNEL_SOURCES,
     NONLINEARITIES,
     NORMALIZATIONS,
     SHARING,
+    BankLayer,
     ChannelPoolLayer,
     ConvLayer,
     PoolLayer,
@@ -119,7 +122,8 @@ DEFAULT_OUTPUT = ["region", 2, "sum"]
 #: The kernel source of a configuration whose conv layers all set their own.
 NO_KERNEL_AXIS = "-"
 
-_LAYERS = {"conv": ConvLayer, "pool": PoolLayer, "channel_pool": ChannelPoolLayer}
+_LAYERS = {"conv": ConvLayer, "pool": PoolLayer, "channel_pool": ChannelPoolLayer,
+           "bank": BankLayer}
 _MISSING = object()
 _CONFIG_FIELDS = ("layers", "output", "kernels", "head", "seed")
 
@@ -523,6 +527,29 @@ def _conv_value(key, value, path, where, at=None):
     return value
 
 
+def _bank_value(key, value, path, where):
+    """Check one BankLayer parameter; return its canonical form."""
+    if value == "none" and key in _NONE_OK["bank"]:
+        value = None
+    try:
+        if key == "n_kernels":
+            check_int(value, key, minimum=1)
+        elif key == "kernels":
+            check_option(value, BANK_SOURCES, key)
+        elif key == "pool":
+            for mode in [value] if isinstance(value, str) else value:
+                check_option(mode, POOL_MODES, key)
+        elif key == "kernel_params":
+            if value is not None and not isinstance(value, dict):
+                raise TypeError(f"must be a table of keyword arguments of the bank, "
+                                f"or 'none', got {value!r}.")
+        elif key == "random_state" and value is not None:
+            check_int(value, key, minimum=0)
+    except (TypeError, ValueError) as exc:
+        raise where.error(path, _strip_name(str(exc), key)) from None
+    return value
+
+
 def _pool_value(key, value, path, where):
     if value == "none" and key in _NONE_OK["pool"]:
         value = None
@@ -552,8 +579,8 @@ def _layer(raw, path, where, arch):
                           f"\"conv\", n_kernels = 16 }}, got {raw!r} ({at}).")
     kind = raw.get("type", _MISSING)
     if kind is _MISSING:
-        raise where.error(path, f"missing key 'type' ('conv', 'pool' or "
-                          f"'channel_pool') ({at}).")
+        raise where.error(path, f"missing key 'type' ('conv', 'pool', "
+                          f"'channel_pool' or 'bank') ({at}).")
     if not isinstance(kind, str) or kind not in _LAYERS:
         raise where.error(path + ("type",), f"{kind!r} is not one of "
                           f"{sorted(_LAYERS)} ({at}).")
@@ -562,7 +589,7 @@ def _layer(raw, path, where, arch):
         if key != "type" and key not in names:
             raise where.error(path + (key,), f"unknown {kind} layer parameter "
                               f"{key!r} ({at}); expected one of {sorted(names)}.")
-    check = _conv_value if kind == "conv" else _pool_value
+    check = {"conv": _conv_value, "bank": _bank_value}.get(kind, _pool_value)
     params = {}
     for key in names:
         if key not in raw:

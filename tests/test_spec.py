@@ -396,7 +396,7 @@ def test_bad_values_name_key_and_line(tmp_path, old, new, needle, message):
      r"\(layer 1 of architecture 'conv32'\)")),
     ('{ type = "dense", n_kernels = 32 },', "dense",
      (r"architecture\[0\]\.layers\[0\]\.type: 'dense' is not one of "
-     r"\['channel_pool', 'conv', 'pool'\] \(layer 0 of architecture 'conv32'\)")),
+     r"\['bank', 'channel_pool', 'conv', 'pool'\] \(layer 0 of architecture 'conv32'\)")),
     ('{ n_kernels = 32 },', "{ n_kernels = 32 }",
      r"architecture\[0\]\.layers\[0\]: missing key 'type'"),
     ('{ type = "conv", n_kernels = 0 },', "n_kernels = 0",
@@ -688,5 +688,39 @@ def test_sharing_tile_and_channel_pool_layers_build():
 def test_bad_sharing_and_channel_pool_keys(layer, message):
     with pytest.raises(ValueError, match=message):
         load_spec({"data": {"dataset": "digits"}, "protocol": {"cv": 3},
+                   "screen": {"kernels": ["random"], "heads": ["ridge"], "seeds": [0]},
+                   "architecture": [{"name": "a", "layers": [layer]}]})
+
+
+def test_bank_layers_in_a_spec():
+    spec = load_spec({
+        "data": {"dataset": "mnist1d"}, "protocol": {"holdout": 0.25},
+        "screen": {"kernels": ["random"], "heads": ["ridge"], "seeds": [0]},
+        "architecture": [
+            {"name": "mini", "output": "flatten", "layers": [
+                {"type": "conv", "n_kernels": 8, "size": 5, "padding": "same"},
+                {"type": "bank", "kernels": "minirocket", "n_kernels": 168,
+                 "pool": ["ppv", "lspv"], "kernel_params": {"max_dilations": 4}}]},
+            {"name": "rocket", "output": "flatten", "layers": [
+                {"type": "bank", "n_kernels": 100}]}]})
+    configs = spec.configurations()
+    assert [c["kernels"] for c in configs] == ["random", "-"]   # bank: no kernel axis
+    net = build_network(configs[0])
+    bank = net.layers[1]
+    assert (type(bank).__name__, bank.kernels, bank.pool) == (
+        "BankLayer", "minirocket", ("ppv", "lspv"))
+    assert net.fit(np.zeros((3, 1, 40), np.float32)).n_features_out_ == 168 * 2
+
+
+@pytest.mark.parametrize("layer, message", [
+    ({"type": "bank", "kernels": "gabor"}, r"layers\[0\]\.kernels: must be one of"),
+    ({"type": "bank", "pool": ["ppv", "median"]}, r"layers\[0\]\.pool: must be one of"),
+    ({"type": "bank", "n_kernels": 0}, r"layers\[0\]\.n_kernels: must be >= 1"),
+    ({"type": "bank", "kernel_params": 3}, r"layers\[0\]\.kernel_params: must be a table"),
+    ({"type": "bank", "size": 9}, "unknown bank layer parameter 'size'"),
+])
+def test_bad_bank_keys(layer, message):
+    with pytest.raises(ValueError, match=message):
+        load_spec({"data": {"dataset": "mnist1d"}, "protocol": {"holdout": 0.25},
                    "screen": {"kernels": ["random"], "heads": ["ridge"], "seeds": [0]},
                    "architecture": [{"name": "a", "layers": [layer]}]})
