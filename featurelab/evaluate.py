@@ -14,7 +14,7 @@ import time
 import numpy as np
 import scipy.sparse
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
+from sklearn.linear_model import LogisticRegression, RidgeClassifierCV, SGDClassifier
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
@@ -26,7 +26,13 @@ from .backend import get_namespace, is_cupy_array, to_numpy
 __all__ = ["HEADS", "EvaluationResult", "evaluate"]
 
 #: Names accepted by ``evaluate(head=...)``.
-HEADS = ("logistic", "linear_svc", "ridge")
+HEADS = ("logistic", "linear_svc", "ridge", "auto", "sgd")
+
+#: ``head='auto'``: ridge above this many features, logistic regression below.
+AUTO_RIDGE_FEATURES = 10_000
+#: ``head='sgd'``: samples per chunk and passes over the training samples.
+SGD_CHUNK = 1024
+SGD_EPOCHS = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,12 +136,20 @@ def evaluate(transformer, X, y, *, head="logistic", cv=5, scale=True,
         the fold's samples.
     y : array-like of shape (n_samples,)
         Class labels (at least two classes).
-    head : {'logistic', 'linear_svc', 'ridge'} or classifier, default='logistic'
+    head : {'logistic', 'linear_svc', 'ridge', 'auto', 'sgd'} or classifier, default='logistic'
         The classifier fitted on the features: ``'logistic'`` is
         ``LogisticRegression(max_iter=1000)``, ``'linear_svc'`` is
         ``LinearSVC(C=0.1, dual=True, max_iter=5000)``, ``'ridge'`` is
-        ``RidgeClassifierCV(alphas=np.logspace(-3, 3, 7))``; or any
-        classifier instance with ``fit`` and ``predict`` (cloned per fold).
+        ``RidgeClassifierCV(alphas=np.logspace(-3, 3, 7))``; ``'auto'`` is
+        ``'ridge'`` for more than 10,000 features (the ROCKET family's
+        choice) and ``'logistic'`` otherwise; ``'sgd'`` is an incremental
+        ``SGDClassifier`` (hinge loss, ``alpha=1e-4``) fitted with
+        ``partial_fit`` on chunks of 1024 training samples, 5 passes in a
+        shuffled chunk order, after a ``StandardScaler`` fitted the same
+        way: the training features are never all in memory (the training
+        samples are transformed once per pass and once for the scaler);
+        or any classifier instance with ``fit`` and ``predict`` (cloned per
+        fold).
     cv : int, CV splitter or tuple (X_test, y_test), default=5
         An int >= 2 is the number of folds of
         ``StratifiedKFold(cv, shuffle=True, random_state=random_state)``. A
@@ -220,7 +234,8 @@ def evaluate(transformer, X, y, *, head="logistic", cv=5, scale=True,
             for train, test in splits
         )
 
-    runs = [_run_fold(transformer, head, scale, *fold) for fold in folds]
+    run = _run_fold_incremental if isinstance(head, _SGDHead) else _run_fold
+    runs = [run(transformer, head, scale, *fold) for fold in folds]
     return _summarize(runs)
 
 
@@ -253,6 +268,75 @@ def _run_fold(transformer, head, scale, X_train, y_train, X_test, y_test):
     return score, t1 - t0, t2 - t1, head_time, F_train.shape[1]
 
 
+@dataclasses.dataclass(frozen=True)
+class _SGDHead:
+    """``head='sgd'``: an incremental head fitted chunk by chunk."""
+
+    random_state: object = None
+
+    def classifier(self):
+        return SGDClassifier(loss="hinge", alpha=1e-4, random_state=self.random_state)
+
+    def chunks(self, n_samples, epoch):
+        """Index arrays of the training chunks of pass ``epoch``."""
+        starts = np.arange(0, n_samples, SGD_CHUNK)
+        order = np.random.RandomState(epoch).permutation(len(starts))
+        return [np.arange(starts[i], min(starts[i] + SGD_CHUNK, n_samples))
+                for i in order]
+
+    def fit(self, features, y, n_samples, scale):
+        """Fit the scaler (or None) and the classifier from ``features(index)``,
+        the training features of the rows ``index``."""
+        scaler = StandardScaler() if scale else None
+        if scaler is not None:
+            for index in self.chunks(n_samples, 0):
+                scaler.partial_fit(features(index))
+        classifier = self.classifier()
+        classes = np.unique(y)
+        for epoch in range(SGD_EPOCHS):
+            for index in self.chunks(n_samples, epoch):
+                F = features(index)
+                classifier.partial_fit(F if scaler is None else scaler.transform(F),
+                                       y[index], classes=classes)
+        return scaler, classifier
+
+
+def _run_fold_incremental(transformer, head, scale, X_train, y_train, X_test, y_test):
+    """:func:`_run_fold` for ``head='sgd'``: features chunk by chunk, never
+    all of them at once."""
+    t0 = time.perf_counter()
+    fitted = _clone(transformer).fit(X_train)
+    t1 = time.perf_counter()
+    timing = {"transform": 0.0}
+    n_features = []
+
+    def features(index):
+        start = time.perf_counter()
+        F = _features(fitted.transform(_take(X_train, index)), len(index), "X_train")
+        timing["transform"] += time.perf_counter() - start
+        n_features.append(F.shape[1])
+        return F
+
+    scaler, classifier = head.fit(features, y_train, len(y_train), scale)
+    t2 = time.perf_counter()
+    correct = 0
+    for start in range(0, len(y_test), SGD_CHUNK):
+        index = np.arange(start, min(start + SGD_CHUNK, len(y_test)))
+        F = _features(fitted.transform(_take(X_test, index)), len(index), "X_test")
+        if F.shape[1] != n_features[0]:
+            raise ValueError(
+                f"transformer must return the same number of features for the "
+                f"training and test samples, got {n_features[0]} and {F.shape[1]}."
+            )
+        if scaler is not None:
+            F = scaler.transform(F)
+        correct += int((classifier.predict(F) == y_test[index]).sum())
+    t3 = time.perf_counter()
+    fit_time = (t1 - t0) + timing["transform"]
+    head_time = (t2 - t1) - timing["transform"]
+    return correct / len(y_test), fit_time, t3 - t2, head_time, n_features[0]
+
+
 def _score_features(head, scale, F_train, y_train, F_test, y_test):
     """Fit the scaler and a clone of ``head`` on the training features;
     return (test accuracy, seconds of the fits)."""
@@ -263,6 +347,16 @@ def _score_features(head, scale, F_train, y_train, F_test, y_test):
             f"{F_test.shape[1]}."
         )
     t0 = time.perf_counter()
+    if isinstance(head, _SGDHead):  # the same chunks as without the features in memory
+        scaler, classifier = head.fit(lambda index: F_train[index], y_train,
+                                      len(y_train), scale)
+        head_time = time.perf_counter() - t0
+        if scaler is not None:
+            F_test = scaler.transform(F_test)
+        return accuracy_score(y_test, classifier.predict(F_test)), head_time
+    if isinstance(head, str):  # 'auto'
+        head = _resolve_head(
+            "ridge" if F_train.shape[1] > AUTO_RIDGE_FEATURES else "logistic", None)
     scaler = StandardScaler() if scale else None
     if scaler is not None:
         F_train = scaler.fit_transform(F_train)
@@ -325,6 +419,10 @@ def _resolve_head(head, random_state):
         if head == "linear_svc":
             return LinearSVC(C=0.1, dual=True, max_iter=5000,
                              random_state=random_state)
+        if head == "auto":
+            return "auto"  # resolved when the number of features is known
+        if head == "sgd":
+            return _SGDHead(random_state)
         return RidgeClassifierCV(alphas=np.logspace(-3, 3, 7))
     what = _lacks_methods(head, ("fit", "predict"))
     if what is not None:

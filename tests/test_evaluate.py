@@ -132,7 +132,7 @@ def test_head_strings_equal_their_classifiers(digits, name, head):
 
 
 def test_heads_lists_the_string_options():
-    assert HEADS == ("logistic", "linear_svc", "ridge")
+    assert HEADS == ("logistic", "linear_svc", "ridge", "auto", "sgd")
 
 
 def test_custom_head_instance_is_cloned_not_fitted(digits):
@@ -423,7 +423,8 @@ class NoSplits:
 
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"head": "svm"}, ValueError,
-     r"head must be one of \['linear_svc', 'logistic', 'ridge'\], got 'svm'"),
+     r"head must be one of \['auto', 'linear_svc', 'logistic', 'ridge', 'sgd'\], "
+     r"got 'svm'"),
     ({"head": PCA()}, TypeError,
      r"head must be one of .* fit and predict .*got PCA"),
     ({"head": LogisticRegression}, TypeError,
@@ -550,3 +551,64 @@ def test_a_list_of_samples_of_different_sizes_is_passed_on_as_lists():
     assert test.n_splits == 1
     with pytest.raises(ValueError, match="same number of samples, got 60 and 59"):
         evaluate(net, X, y[:59])
+
+
+
+# ------------------------------------------------------- 'auto' and 'sgd'
+def test_auto_head_is_ridge_above_10000_features_else_logistic(digits):
+    X, y = digits
+    few = evaluate(PCA(n_components=16), X, y, head="auto", cv=3, random_state=0)
+    logistic = evaluate(PCA(n_components=16), X, y, head="logistic", cv=3, random_state=0)
+    assert few.scores == logistic.scores
+    wide = FunctionTransformer(lambda A: np.tile(A, (1, 160)))     # 64 * 160 = 10,240
+    auto = evaluate(wide, X[:300], y[:300], head="auto", cv=3, random_state=0)
+    ridge = evaluate(wide, X[:300], y[:300], head="ridge", cv=3, random_state=0)
+    assert auto.n_features == 10_240 and auto.scores == ridge.scores
+
+
+class _RowCounter(TransformerMixin, BaseEstimator):
+    """PCA(16) that records how many rows each transform call saw."""
+
+    calls: ClassVar[list] = []
+
+    def fit(self, X, y=None):
+        self.pca_ = PCA(n_components=16, random_state=0).fit(X)
+        return self
+
+    def transform(self, X):
+        _RowCounter.calls.append(len(X))
+        return self.pca_.transform(X)
+
+
+def test_sgd_head_sees_the_training_features_chunk_by_chunk():
+    from featurelab.evaluate import SGD_CHUNK, SGD_EPOCHS
+
+    X, y = load_digits(return_X_y=True)
+    X = np.tile(X, (2, 1))[:2500]
+    y = np.tile(y, 2)[:2500]
+    _RowCounter.calls.clear()
+    streamed = evaluate(_RowCounter(), X, y, head="sgd", cv=2, random_state=0)
+    assert max(_RowCounter.calls) <= SGD_CHUNK
+    # 2 folds x (1 scaler pass + 5 epochs) x 2 chunks of the 1250 training rows,
+    # plus 2 test chunks per fold
+    assert len(_RowCounter.calls) == 2 * ((1 + SGD_EPOCHS) * 2 + 2)
+    assert streamed.accuracy > 0.85
+    # the same chunks and passes as with the features in memory
+    from featurelab.evaluate import _resolve_head, _score_features
+
+    expected = []
+    for train, test in StratifiedKFold(2, shuffle=True, random_state=0).split(X, y):
+        fitted = _RowCounter().fit(X[train])
+        score, _ = _score_features(_resolve_head("sgd", 0), True, fitted.transform(X[train]),
+                                   y[train], fitted.transform(X[test]), y[test])
+        expected.append(score)
+    np.testing.assert_allclose(streamed.scores, expected)
+
+
+def test_sgd_head_in_a_screen_spec():
+    from featurelab.spec import load_spec
+
+    spec = load_spec({"data": {"dataset": "digits"}, "protocol": {"cv": 3},
+                      "screen": {"kernels": ["random"], "heads": ["sgd", "auto"]},
+                      "architecture": [{"layers": [{"type": "conv"}]}]})
+    assert [c["head"] for c in spec.configurations()] == ["sgd", "auto"]
