@@ -357,7 +357,8 @@ def bad_toml(tmp_path, old, new, needle=None):
     ('kernels = ["random", "kmeans"]', 'kernels = ["pca", "pca"]', None,
      r"screen\.kernels: duplicate entry 'pca'"),
     ('heads = ["ridge"]', 'heads = ["ridge", "svm"]', None,
-     r"screen\.heads: 'svm' is not one of \['linear_svc', 'logistic', 'ridge'\]"),
+     r"screen\.heads: 'svm' is not one of \['auto', 'linear_svc', 'logistic', 'ridge', "
+     r"'sgd'\]"),
     ('heads = ["ridge"]', 'heads = [\n  "ridge",\n  "ridge",  # again\n]', "# again",
      r"screen\.heads: duplicate entry 'ridge'"),
     ("seeds = [0]", "seeds = []", None, r"screen\.seeds: expected a non-empty list"),
