@@ -1091,8 +1091,8 @@ def load_spec(source):
     ValueError
         Invalid TOML, or an invalid key or value.  The message starts with
         the file and line for a TOML file (``"spec.toml, line 12:
-        screen.heads: 'svm' is not one of ['linear_svc', 'logistic',
-        'ridge']"``), then names the key path, the value and what was
+        screen.heads: 'svm' is not one of ['auto', 'linear_svc', ...]"``),
+        then names the key path, the value and what was
         expected.
     TypeError
         ``source`` has another type.
@@ -1142,7 +1142,7 @@ def load_spec(source):
     ...         load_spec(path)
     ...     except ValueError as exc:
     ...         print(str(exc).replace(path, "spec.toml"))
-    spec.toml, line 7: screen.heads: 'svm' is not one of ['linear_svc', 'logistic', 'ridge']...
+    spec.toml, line 7: screen.heads: 'svm' is not one of ['auto', 'linear_svc', ...]...
     """
     if isinstance(source, ScreenSpec):
         return source
