@@ -19,6 +19,7 @@ from ._kmeans import kmeans
 from ._learned import KMeansKernels, PCAKernels
 from ._random import DISTRIBUTIONS, patch_kernels, random_kernels
 from ._rocket import KernelGroup, minirocket_bank, rocket_bank
+from ._scattering import morlet_bank, morlet_kernel
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -34,6 +35,8 @@ __all__ = [
     "laplacian_kernel",
     "log_kernel",
     "minirocket_bank",
+    "morlet_bank",
+    "morlet_kernel",
     "patch_kernels",
     "random_kernels",
     "rocket_bank",
