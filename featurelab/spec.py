@@ -516,15 +516,22 @@ def _conv_value(key, value, path, where, at=None):
             check_int(value, key, minimum=1)
         elif key in ("norm_epsilon", "whiten_epsilon"):
             value = check_positive(value, key)
-        elif key == "kernel_params":
-            if value is not None and not isinstance(value, dict):
-                raise TypeError(f"must be a table of keyword arguments of the "
-                                f"kernel source, or 'none', got {value!r}.")
-        elif key == "random_state" and value is not None:
-            check_int(value, key, minimum=0)
+        else:
+            _check_source_options(key, value, "kernel source")
     except (TypeError, ValueError) as exc:
         raise where.error(path, _strip_name(str(exc), key), at) from None
     return value
+
+
+def _check_source_options(key, value, what):
+    """``kernel_params`` (a table of keyword arguments of ``what``) and
+    ``random_state`` (an int >= 0), 'none' meaning None."""
+    if key == "kernel_params":
+        if value is not None and not isinstance(value, dict):
+            raise TypeError(f"must be a table of keyword arguments of the {what}, "
+                            f"or 'none', got {value!r}.")
+    elif key == "random_state" and value is not None:
+        check_int(value, key, minimum=0)
 
 
 def _bank_value(key, value, path, where):
@@ -539,12 +546,8 @@ def _bank_value(key, value, path, where):
         elif key == "pool":
             for mode in [value] if isinstance(value, str) else value:
                 check_option(mode, POOL_MODES, key)
-        elif key == "kernel_params":
-            if value is not None and not isinstance(value, dict):
-                raise TypeError(f"must be a table of keyword arguments of the bank, "
-                                f"or 'none', got {value!r}.")
-        elif key == "random_state" and value is not None:
-            check_int(value, key, minimum=0)
+        else:
+            _check_source_options(key, value, "bank")
     except (TypeError, ValueError) as exc:
         raise where.error(path, _strip_name(str(exc), key)) from None
     return value
