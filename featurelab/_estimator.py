@@ -15,11 +15,22 @@ from sklearn.utils.validation import validate_data
 from ._validation import check_array
 from .backend import get_namespace, is_cupy_array
 
-__all__ = ["to_batch", "validate_X"]
+__all__ = ["is_sample_list", "to_batch", "validate_X"]
 
 
 def _backend_name(x):
     return "CuPy" if is_cupy_array(x) else "NumPy"
+
+
+def is_sample_list(X, ndims=None):
+    """Whether ``X`` is a non-empty list (or tuple) of array samples, each
+    with a number of axes in ``ndims`` (default: at least 2), rather than
+    array-like rows; samples of different sizes are passed as such lists."""
+    def fits(ndim):
+        return ndim >= 2 if ndims is None else ndim in ndims
+
+    return (isinstance(X, (list, tuple)) and len(X) > 0
+            and all(fits(getattr(x, "ndim", 0)) for x in X))
 
 
 def validate_X(estimator, X, *, reset, fitted_on=None):

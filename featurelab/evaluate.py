@@ -20,6 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+from ._estimator import is_sample_list
 from ._validation import check_bool, check_int, check_option
 from .backend import get_namespace, is_cupy_array, to_numpy
 
@@ -323,11 +324,7 @@ def _run_fold_incremental(transformer, head, scale, X_train, y_train, X_test, y_
     for start in range(0, len(y_test), SGD_CHUNK):
         index = np.arange(start, min(start + SGD_CHUNK, len(y_test)))
         F = _features(fitted.transform(_take(X_test, index)), len(index), "X_test")
-        if F.shape[1] != n_features[0]:
-            raise ValueError(
-                f"transformer must return the same number of features for the "
-                f"training and test samples, got {n_features[0]} and {F.shape[1]}."
-            )
+        _check_widths(n_features[0], F.shape[1])
         if scaler is not None:
             F = scaler.transform(F)
         correct += int((classifier.predict(F) == y_test[index]).sum())
@@ -337,15 +334,19 @@ def _run_fold_incremental(transformer, head, scale, X_train, y_train, X_test, y_
     return correct / len(y_test), fit_time, t3 - t2, head_time, n_features[0]
 
 
+def _check_widths(n_train, n_test):
+    """The training and test features must have the same number of columns."""
+    if n_test != n_train:
+        raise ValueError(
+            f"transformer must return the same number of features for the "
+            f"training and test samples, got {n_train} and {n_test}."
+        )
+
+
 def _score_features(head, scale, F_train, y_train, F_test, y_test):
     """Fit the scaler and a clone of ``head`` on the training features;
     return (test accuracy, seconds of the fits)."""
-    if F_test.shape[1] != F_train.shape[1]:
-        raise ValueError(
-            f"transformer must return the same number of features for the "
-            f"training and test samples, got {F_train.shape[1]} and "
-            f"{F_test.shape[1]}."
-        )
+    _check_widths(F_train.shape[1], F_test.shape[1])
     t0 = time.perf_counter()
     if isinstance(head, _SGDHead):  # the same chunks as without the features in memory
         scaler, classifier = head.fit(lambda index: F_train[index], y_train,
@@ -447,17 +448,10 @@ def _check_random_state(random_state):
         )
 
 
-def _is_sample_list(X):
-    """A list (or tuple) of array samples, possibly of different sizes,
-    passed on to the transformer as a list."""
-    return (isinstance(X, (list, tuple)) and len(X) > 0
-            and all(hasattr(x, "shape") and x.ndim >= 2 for x in X))
-
-
 def _check_Xy(X, y, x_name, y_name):
     """Validate the sample axis of X and y; return X (as is, or as a NumPy
     array when it had no shape) and y as a 1-D NumPy array."""
-    if _is_sample_list(X):
+    if is_sample_list(X):  # passed on to the transformer as a list
         X = list(X)
         n_samples = len(X)
     else:

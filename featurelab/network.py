@@ -20,7 +20,7 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import to_batch
+from ._estimator import is_sample_list, to_batch
 from ._validation import as_tuple, check_int, check_option
 from .backend import asarray, get_backend, get_namespace, parse_memory, to_numpy
 from .layers import _Layer
@@ -64,10 +64,8 @@ def _upsample(maps, size):
 
 
 def _is_sample_list(X):
-    """Whether ``X`` is a list (or tuple) of samples ``(C, *spatial)``
-    rather than array-like rows."""
-    return (isinstance(X, (list, tuple)) and len(X) > 0
-            and all(getattr(x, "ndim", 0) in (2, 3) for x in X))
+    """Whether ``X`` is a list of samples ``(C, L)`` or ``(C, H, W)``."""
+    return is_sample_list(X, (2, 3))
 
 
 def _check_samples(X, input_shape):
@@ -320,12 +318,7 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 layer.set_params(random_state=seed)
             self.layers_.append(layer)
         # shapes (validates every layer's parameters before any work)
-        shapes = [tuple(batch.shape[1:])]
-        for i, layer in enumerate(self.layers_):
-            try:
-                shapes.append(tuple(layer.output_shape(shapes[-1])))
-            except (ValueError, TypeError) as exc:
-                raise type(exc)(f"layers[{i}]: {exc}") from exc
+        shapes = self._layer_shapes(batch.shape[1:])
         self.shapes_ = shapes
         self._output_params = output
         self.n_features_out_ = self._n_out(shapes[-1], output)
@@ -452,13 +445,22 @@ class FeatureNetwork(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             out[np.asarray(index)] = self._features(batch, shapes=shapes)
         return out
 
+    def _layer_shapes(self, shape):
+        """``(C, *spatial)`` of samples of ``shape`` and after every layer of
+        ``layers_`` (validates the layers' parameters; errors name the layer)."""
+        shapes = [tuple(int(s) for s in shape)]
+        for i, layer in enumerate(self.layers_):
+            try:
+                shapes.append(tuple(layer.output_shape(shapes[-1])))
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(f"layers[{i}]: {exc}") from exc
+        return shapes
+
     def _shapes_for(self, shape, first):
         """The shapes through the layers of samples of ``shape`` (``first``:
         the index of one such sample, for the error messages)."""
-        shapes = [tuple(shape)]
         try:
-            for i, layer in enumerate(self.layers_):
-                shapes.append(tuple(layer.output_shape(shapes[-1])))
+            shapes = self._layer_shapes(shape)
             n_out = self._n_out(shapes[-1], self._output_params)
         except ValueError as exc:
             raise ValueError(f"X[{first}] of shape {tuple(shape)}: {exc}") from exc
