@@ -179,15 +179,21 @@ class PrefixCache:
                     self._drop(dynamic)
 
     # ------------------------------------------------------------- storage
-    def allocate(self, shape):
-        """A float32 array of ``shape`` for maps to be cached: in memory when
-        it fits the budget (reserved until the entry is dropped), otherwise a
-        ``.npy`` file opened as a memmap."""
-        nbytes = 4 * math.prod(shape)
+    def _reserve(self, nbytes):
+        """Reserve ``nbytes`` of the memory budget if they fit (until the
+        entry is dropped); otherwise count a spill.  Returns whether they
+        fit."""
         if self.nbytes + nbytes <= self.max_memory:
             self.nbytes += nbytes
-            return np.empty(shape, dtype=np.float32)
+            return True
         self.spills += 1
+        return False
+
+    def allocate(self, shape):
+        """A float32 array of ``shape`` for maps to be cached: in memory when
+        it fits the budget, otherwise a ``.npy`` file opened as a memmap."""
+        if self._reserve(4 * math.prod(shape)):
+            return np.empty(shape, dtype=np.float32)
         return np.lib.format.open_memmap(self._new_path(), mode="w+",
                                          dtype=np.float32, shape=shape)
 
@@ -195,10 +201,8 @@ class PrefixCache:
         """Keep ``array`` (computed outside the cache): in memory when it
         fits the budget, otherwise saved to ``.npy`` and memory-mapped."""
         array = np.asarray(array)
-        if self.nbytes + array.nbytes <= self.max_memory:
-            self.nbytes += array.nbytes
+        if self._reserve(array.nbytes):
             return array
-        self.spills += 1
         path = self._new_path()
         np.save(path, array, allow_pickle=False)
         return np.load(path, mmap_mode="r", allow_pickle=False)
@@ -301,10 +305,17 @@ def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
         full = len(index) == batch.shape[0]
         prepare_time = time.perf_counter() - start
 
-        def key(d):
-            return (fold, len(index), keys[d - 1])
+        def key(static):
+            """The cache key of a prefix (or features) key in this fold."""
+            return (fold, len(index), static)
 
-        features = cache.get(key(n_layers + 1))
+        def fit_input(maps, everything):
+            """The fit samples' maps, or the first one only for a layer that
+            learns nothing from data (its fit needs the shape)."""
+            rows = _rows(maps, index, full) if everything else maps[index[:1]]
+            return asarray(rows, backend=fitted.backend_, dtype=np.float32)
+
+        features = cache.get(key(keys[n_layers]))
         if features is not None:
             F_train, F_test = features.train, features.test
             fit_t, train_t, test_t = (features.fit_time, features.train_time,
@@ -313,7 +324,7 @@ def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
             reached, train_maps, test_maps = 0, batch, test_batch
             fit_t, train_t, test_t = prepare_time, 0.0, 0.0
             for d in range(n_layers, 0, -1):
-                entry = cache.get(key(d))
+                entry = cache.get(key(keys[d - 1]))
                 if entry is not None:
                     reached, train_maps, test_maps = d, entry.train, entry.test
                     fit_t, train_t, test_t = entry.fit_time, entry.train_time, entry.test_time
@@ -322,9 +333,7 @@ def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
             for i in range(reached, depth):
                 layer, shape = fitted.layers_[i], fitted.shapes_[i]
                 t0 = time.perf_counter()
-                sample = _rows(train_maps, index, full) if layer._needs_data() \
-                    else train_maps[index[:1]]
-                layer.fit(asarray(sample, backend=fitted.backend_, dtype=np.float32))
+                layer.fit(fit_input(train_maps, layer._needs_data()))
                 t1 = time.perf_counter()
                 out_shape = fitted.shapes_[i + 1]
                 train_maps = fitted._apply(train_maps, layer, shape, budget,
@@ -334,20 +343,17 @@ def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
                                           out=cache.allocate((len(test),) + out_shape))
                 t3 = time.perf_counter()
                 fit_t, train_t, test_t = fit_t + t1 - t0, train_t + t2 - t1, test_t + t3 - t2
-                cache.put(key(i + 1), _Entry(train_maps, test_maps, fit_t, train_t, test_t))
+                cache.put(key(keys[i]), _Entry(train_maps, test_maps, fit_t, train_t, test_t))
             reached = max(reached, depth)
             t0 = time.perf_counter()
-            last_data = fitted._last_data_layer()
-            sample = (_rows(train_maps, index, full) if reached <= last_data
-                      else train_maps[index[:1]])
-            fitted._pretrain(asarray(sample, backend=fitted.backend_, dtype=np.float32),
+            fitted._pretrain(fit_input(train_maps, reached <= fitted._last_data_layer()),
                              start=reached)
             # this network's output first, then those of the configurations
             # still to run with the same layers (whose features are not cached)
             outputs = {keys[n_layers]: network.output}
             for other, output in cache.outputs(keys[n_layers - 1]).items():
                 if other not in outputs and _fits(fitted, output) and cache.get(
-                        (fold, len(index), other), count=False) is None:
+                        key(other), count=False) is None:
                     outputs[other] = output
             t1 = time.perf_counter()
             trains = fitted._features(train_maps, start=reached,
@@ -360,7 +366,7 @@ def evaluate_cached(network, X, y, *, head, splits, cache, random_state=None):
             F_train, F_test = trains[0], tests[0]
             for j, other in enumerate(outputs):
                 if other != keys[n_layers] or cache.shared(other):
-                    cache.put((fold, len(index), other),
+                    cache.put(key(other),
                               _Entry(cache.store(trains[j]), cache.store(tests[j]),
                                      fit_t, train_t, test_t))
         score, head_t = _score_features(head, True, F_train, y[train], F_test, y[test])
