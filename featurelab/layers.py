@@ -928,11 +928,15 @@ class BankLayer(_Layer):
         return out[:, :, None]
 
     def _n_params(self, input_shape):
-        """Kernel weights (all channels) and biases of the bank."""
+        """Parameters of the bank, from the shapes alone: MiniRocket's 84
+        distinct kernels (all channels) and its biases; for ROCKET, whose
+        lengths are drawn in ``fit``, the expected count ``n_kernels * (C *
+        mean(lengths) + 1)`` (``n_params_`` counts the drawn bank)."""
         source, n, _, kp, n_responses = self._params(tuple(input_shape))
         if source == "minirocket":
             return int(n_responses + MINIROCKET_KERNELS * 9 * input_shape[0])
-        return int(n * (input_shape[0] * 9 + 1))  # mean length of (7, 9, 11)
+        lengths = kp.get("lengths", (7, 9, 11))
+        return int(round(n * (input_shape[0] * sum(lengths) / len(lengths) + 1)))
 
     @property
     def n_params_(self):
