@@ -181,26 +181,29 @@ CASES_2D = [(m, k, s, p) for m in MODES for k, s in SIZE_STRIDE_2D
             for p in PADDING_2D if _valid((7, 6), k, s, p)]
 
 
+def assert_window_pool(backend, x, mode, size, stride, padding):
+    """pool1d/pool2d of ``x`` (on ``backend``) equals :func:`brute_pool`
+    with the documented padding rules."""
+    n = x.ndim - 2
+    kwargs = {} if stride is None else {"stride": stride}
+    got = run(backend, pool1d if n == 1 else pool2d, x, size, mode=mode,
+              padding=padding, **kwargs)
+    k = as_tuple(size, n)
+    s = k if stride is None else as_tuple(stride, n)
+    expected = brute_pool(x, k, s, reference_pads(padding, x.shape[2:], k, s), mode)
+    assert_close(got, expected)
+
+
 @pytest.mark.parametrize("mode,size,stride,padding", CASES_1D)
 def test_pool1d_matches_brute_force(backend, mode, size, stride, padding):
     x = normal((2, 3, 11), seed=1)
-    kwargs = {} if stride is None else {"stride": stride}
-    got = run(backend, pool1d, x, size, mode=mode, padding=padding, **kwargs)
-    k = as_tuple(size, 1)
-    s = k if stride is None else as_tuple(stride, 1)
-    expected = brute_pool(x, k, s, reference_pads(padding, (11,), k, s), mode)
-    assert_close(got, expected)
+    assert_window_pool(backend, x, mode, size, stride, padding)
 
 
 @pytest.mark.parametrize("mode,size,stride,padding", CASES_2D)
 def test_pool2d_matches_brute_force(backend, mode, size, stride, padding):
     x = normal((2, 2, 7, 6), seed=2)
-    kwargs = {} if stride is None else {"stride": stride}
-    got = run(backend, pool2d, x, size, mode=mode, padding=padding, **kwargs)
-    k = as_tuple(size, 2)
-    s = k if stride is None else as_tuple(stride, 2)
-    expected = brute_pool(x, k, s, reference_pads(padding, (7, 6), k, s), mode)
-    assert_close(got, expected)
+    assert_window_pool(backend, x, mode, size, stride, padding)
 
 
 def test_brute_force_case_lists_cover_the_grid():
@@ -885,24 +888,14 @@ def test_rocket_case_lists_cover_the_grid():
 def test_rocket_pool1d_matches_brute_force(backend, mode, size, stride,
                                            padding):
     x = signs((2, 3, 11), seed=31)
-    kwargs = {} if stride is None else {"stride": stride}
-    got = run(backend, pool1d, x, size, mode=mode, padding=padding, **kwargs)
-    k = as_tuple(size, 1)
-    s = k if stride is None else as_tuple(stride, 1)
-    expected = brute_pool(x, k, s, reference_pads(padding, (11,), k, s), mode)
-    assert_close(got, expected)
+    assert_window_pool(backend, x, mode, size, stride, padding)
 
 
 @pytest.mark.parametrize("mode,size,stride,padding", CASES_2D_POS)
 def test_rocket_pool2d_matches_brute_force(backend, mode, size, stride,
                                            padding):
     x = signs((2, 2, 7, 6), seed=32)
-    kwargs = {} if stride is None else {"stride": stride}
-    got = run(backend, pool2d, x, size, mode=mode, padding=padding, **kwargs)
-    k = as_tuple(size, 2)
-    s = k if stride is None else as_tuple(stride, 2)
-    expected = brute_pool(x, k, s, reference_pads(padding, (7, 6), k, s), mode)
-    assert_close(got, expected)
+    assert_window_pool(backend, x, mode, size, stride, padding)
 
 
 @pytest.mark.parametrize("mode", ROCKET_MODES)
