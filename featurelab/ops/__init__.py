@@ -33,6 +33,7 @@ from ._nonlin import (
 from ._normalize import gaussian_window, local_contrast_normalize
 from ._pool import POOL_MODES, adaptive_pool, channel_pool, pool1d, pool2d, region_pool
 from ._series import difference, standardize
+from ._zoom import zoom
 
 __all__ = [
     "LAYER_KINDS",
@@ -66,4 +67,5 @@ __all__ = [
     "tanh",
     "tiled_conv1d",
     "tiled_conv2d",
+    "zoom",
 ]
