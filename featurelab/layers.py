@@ -42,15 +42,15 @@ from .kernels._random import _normalize_rows
 from .kernels._rocket import MINIROCKET_KERNELS
 from .ops import (
     POOL_MODES,
-    adaptive_pool,
     channel_pool,
     get_nonlinearity,
     local_contrast_normalize,
     pool1d,
     pool2d,
 )
-from .ops._conv import _conv
+from .ops._conv import _conv, _conv_channels_last
 from .ops._local import _locally_connected, _tiled_conv
+from .ops._pool import _global_positive
 from .patches import ZCAWhitener, normalize_patches, sample_patches
 
 __all__ = ["BankLayer", "ChannelPoolLayer", "ConvLayer", "FunctionLayer", "PoolLayer"]
@@ -917,14 +917,11 @@ class BankLayer(_Layer):
         n_modes = len(modes)
         out = xp.empty((x.shape[0], n_responses * n_modes), dtype=x.dtype)
         for group in self.groups_:
-            y = _conv(xp, x, group.kernels.astype(x.dtype, copy=False), (1,),
-                      (group.padding,), (group.dilation,), None, False, 1, budget)
-            k, b = group.biases.shape
-            z = (y[:, :, None, :] + group.biases.astype(x.dtype, copy=False)[None, :, :, None])
-            z = z.reshape(x.shape[0], k * b, y.shape[-1])
+            y = _conv_channels_last(xp, x, group.kernels.astype(x.dtype, copy=False),
+                                    (group.padding,), (group.dilation,), budget)
             columns = group.index.reshape(-1) * n_modes
-            for m, mode in enumerate(modes):
-                out[:, columns + m] = adaptive_pool(z, 1, mode)[:, :, 0]
+            _pool_biased(xp, y, group.biases.astype(x.dtype, copy=False), modes,
+                         out, columns)
         return out[:, :, None]
 
     def _n_params(self, input_shape):
@@ -954,6 +951,47 @@ class BankLayer(_Layer):
         # the biased copies and the pooled output
         return itemsize * (2 * math.prod(input_shape) + 3 * n_responses * length
                            + 2 * n_responses * len(modes))
+
+
+def _pool_biased(xp, y, biases, modes, out, columns):
+    """Pool every biased response ``y[:, :, k] + biases[k, j]`` globally with
+    each mode, into ``out[:, columns + m]`` (``y``: ``(n, length, K)``
+    channels last; ``columns``: the (k, j) pairs, row-major, times the
+    number of modes).
+
+    ``max`` and ``ppv`` never form the biased responses: ``max(y + b) =
+    max(y) + b`` and ``y + b > 0`` exactly when ``y > -b`` (IEEE rounding is
+    monotonic and ``y + b`` rounds to 0 only when it is 0), so both equal the
+    pooling of ``y + b`` bit for bit.  A NaN in a response makes its PPV NaN,
+    as :func:`~featurelab.ops.adaptive_pool` does.  MPV, MIPV and LSPV are
+    computed together from the biased responses (channels last, one
+    positive indicator).
+    """
+    n, length, k = y.shape
+    b = biases.shape[1]
+    positive = peak = None
+    for m, mode in enumerate(modes):
+        if mode in ("max", "ppv"):
+            if peak is None:
+                peak = y.max(axis=1)                                      # (n, k)
+            if mode == "max":
+                value = peak[:, :, None] + biases[None]
+            else:
+                if b == 1:
+                    count = xp.count_nonzero(y > -biases[:, 0], axis=1)[:, :, None]
+                else:
+                    count = xp.count_nonzero(y[:, :, :, None] > -biases, axis=1)
+                value = (count / length).astype(y.dtype, copy=False)
+                value = xp.where(xp.isnan(peak)[:, :, None], xp.nan, value)
+            out[:, columns + m] = value.reshape(n, k * b)
+        else:
+            if positive is None:
+                biased = (y[:, :, :, None] + biases).reshape(n, length, k * b)
+                positive = _global_positive(
+                    xp, biased, [mode for mode in modes if mode in ("mpv", "mipv",
+                                                                     "lspv")])
+                del biased
+            out[:, columns + m] = positive[mode]
 
 
 class _StatelessLayer(_Layer):

@@ -209,6 +209,35 @@ def _flat_positive(xp, v, mode):
     return _positive_means(xp, count, None, pos.sum(axis=-1), mode)
 
 
+def _global_positive(xp, v, modes):
+    """PPV/MPV/MIPV/LSPV of ``v`` (shape ``(n, length, R)``) over its axis 1,
+    all requested ``modes`` from one positive indicator: ``{mode: (n, R)}``.
+
+    The channels-last twin of :func:`_flat_positive` (same rules, NaN
+    propagating), for a bank's responses: every reduction runs along rows
+    of ``R`` contiguous values, and the MIPV index sum is one product with
+    ``arange(length)``.
+    """
+    n, length, r = v.shape
+    pos = _positive(xp, v)
+    count = pos.sum(axis=1)
+    out = {}
+    for mode in modes:
+        if mode == "ppv":
+            out[mode] = count / length
+        elif mode == "mpv":
+            total = xp.maximum(v, 0).sum(axis=1)
+            out[mode] = _positive_means(xp, count, total, None, mode)
+        elif mode == "mipv":
+            idx = xp.matmul(xp.arange(length, dtype=pos.dtype), pos)
+            out[mode] = _positive_means(xp, count, None, idx, mode)
+        elif mode == "lspv":
+            out[mode] = _longest_run(xp, pos[:, 0], (pos[:, j] for j in range(1, length)))
+        else:
+            raise ValueError(f"not a positive-value mode: {mode!r}")
+    return out
+
+
 def _validate_pool(x, n_spatial, size, stride, padding, mode):
     xp = get_namespace(x)
     x = check_array(x, "x", n_spatial + 2, _LAYOUT[n_spatial])

@@ -156,6 +156,8 @@ def _pool_1d(z, mode):
         return pos.mean()
     if mode == "mpv":
         return z[pos].mean() if pos.any() else 0.0
+    if mode == "mipv":
+        return np.flatnonzero(pos).mean() if pos.any() else -1.0
     if mode == "lspv":
         best = run = 0
         for p in pos:
@@ -170,6 +172,8 @@ def _pool_1d(z, mode):
     ("rocket", ("max", "mpv", "lspv"), (3, 3, 25)),
     ("minirocket", "ppv", (5, 1, 40)),
     ("minirocket", ("ppv", "mpv", "lspv"), (4, 2, 30)),
+    ("rocket", ("ppv", "max", "mpv", "mipv", "lspv"), (3, 1, 33)),
+    ("minirocket", ("ppv", "max", "mipv"), (4, 1, 30)),
 ])
 def test_bank_layer_pools_every_response_by_definition(kernels, pool, shape):
     X = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
@@ -179,6 +183,45 @@ def test_bank_layer_pools_every_response_by_definition(kernels, pool, shape):
     assert got.shape == (shape[0],) + layer.output_shape(shape[1:]) and got.dtype == np.float32
     np.testing.assert_allclose(got[:, :, 0], _reference_features(layer, X), rtol=1e-4,
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("n_biases", [1, 3])
+def test_bank_max_and_ppv_equal_adaptive_pool_of_the_biased_responses(n_biases):
+    # max and PPV are taken without forming y + b (max(y) + b, y > -b): the
+    # same float32 numbers, bit for bit, as pooling y + b channels first,
+    # also for responses within an ulp of -b
+    from featurelab.layers import _pool_biased
+    from featurelab.ops import adaptive_pool
+
+    rng = np.random.default_rng(3)
+    n, length, k = 4, 25, 6
+    biases = rng.uniform(-1, 1, (k, n_biases)).astype(np.float32)
+    y = rng.standard_normal((n, length, k)).astype(np.float32)
+    edge = -biases[:, 0]
+    y[:, :3] = edge                                     # y + b == 0 exactly
+    y[:, 3:6] = np.nextafter(edge, np.float32(np.inf))  # one ulp above
+    y[:, 6:9] = np.nextafter(edge, np.float32(-np.inf))
+    modes = ("ppv", "max", "mpv", "mipv", "lspv")
+    out = np.full((n, k * n_biases * len(modes)), np.nan, np.float32)
+    columns = np.arange(k * n_biases) * len(modes)
+    _pool_biased(np, y, biases, modes, out, columns)
+    z = (np.moveaxis(y, 1, -1)[:, :, None, :] + biases[:, :, None]).reshape(
+        n, k * n_biases, length)
+    for m, mode in enumerate(modes):
+        want = adaptive_pool(z, 1, mode)[:, :, 0]
+        if mode in ("ppv", "max"):
+            np.testing.assert_array_equal(out[:, columns + m], want, err_msg=mode)
+        else:
+            np.testing.assert_allclose(out[:, columns + m], want, rtol=1e-6, err_msg=mode)
+
+
+def test_bank_layer_nan_makes_every_pooled_value_of_its_sample_nan():
+    X = np.random.default_rng(4).standard_normal((3, 1, 40)).astype(np.float32)
+    layer = BankLayer(50, pool=("ppv", "max", "mpv", "mipv", "lspv"), random_state=0).fit(X)
+    X[1, 0, 20] = np.nan
+    got = layer.transform(X)[:, :, 0]
+    assert np.isnan(got[1]).all()
+    assert np.isfinite(got[[0, 2]]).all()
 
 
 def test_bank_layer_on_each_backend(backend):

@@ -1384,3 +1384,30 @@ def test_conv_method_bad_input():
         conv_method(np.zeros((3, 4)), np.zeros((1, 1, 2)))
     with pytest.raises(ValueError, match="kernels have shape"):
         conv_method(np.zeros((1, 2, 8, 8)), np.zeros((1, 3, 2, 2)))
+
+
+# -------------------------------------------- channels-last path (BankLayer)
+
+@pytest.mark.parametrize("shape,kshape,pads,dilation,budget", [
+    ((5, 1, 40), (30, 1, 9), ((8, 8),), (2,), 2**20),
+    ((4, 3, 50), (20, 3, 7), ((0, 0),), (3,), 2**20),
+    ((7, 2, 30), (5, 2, 3), ((1, 2),), (1,), 64),          # one sample per chunk
+    ((3, 2, 9, 10), (6, 2, 3, 3), ((1, 1), (1, 1)), (1, 2), 2**20),
+])
+def test_channels_last_conv_is_scipy_correlate_moved(backend, shape, kshape, pads,
+                                                      dilation, budget):
+    from featurelab.backend import get_namespace
+
+    x, k = normal(shape, 0), normal(kshape, 1)
+    xb = backend.asarray(x)
+    got = backend.to_numpy(conv_module._conv_channels_last(
+        get_namespace(xb), xb, backend.asarray(k), pads, dilation, budget))
+    padded = np.pad(x, ((0, 0), (0, 0)) + pads)
+    dilated = np.zeros(kshape[:2] + tuple(d * (n - 1) + 1 for n, d in
+                                          zip(kshape[2:], dilation)))
+    dilated[(slice(None), slice(None)) + tuple(slice(None, None, d) for d in dilation)] = k
+    want = np.stack([[sum(scipy.signal.correlate(padded[i, c], dilated[j, c], mode="valid")
+                          for c in range(shape[1])) for j in range(kshape[0])]
+                     for i in range(shape[0])])
+    assert got.shape == (shape[0],) + want.shape[2:] + (kshape[0],)
+    np.testing.assert_allclose(np.moveaxis(got, -1, 1), want, rtol=1e-10, atol=1e-10)
