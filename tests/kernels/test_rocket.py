@@ -172,7 +172,8 @@ def _pool_1d(z, mode):
     ("rocket", ("max", "mpv", "lspv"), (3, 3, 25)),
     ("minirocket", "ppv", (5, 1, 40)),
     ("minirocket", ("ppv", "mpv", "lspv"), (4, 2, 30)),
-    ("rocket", ("ppv", "max", "mpv", "mipv", "lspv"), (3, 1, 33)),
+    ("rocket", ("ppv", "max", "mpv", "mipv", "lspv"), (3, 1, 33)),   # channels first
+    ("rocket", ("ppv", "max", "mpv", "mipv", "lspv"), (3, 1, 12)),   # channels last
     ("minirocket", ("ppv", "max", "mipv"), (4, 1, 30)),
 ])
 def test_bank_layer_pools_every_response_by_definition(kernels, pool, shape):
