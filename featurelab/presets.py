@@ -118,6 +118,15 @@ def multirocket(n_features=50_000, *, max_dilations=32, max_memory="512MB",
     transformer : sklearn.pipeline.FeatureUnion
         Of two :class:`FeatureNetwork` s, ``'series'`` and ``'difference'``.
 
+    Notes
+    -----
+    The operators follow the paper's definitions, not two details of the
+    reference code (and so of sktime's port): there LSPV measures the gap
+    between non-positive values rather than the longest run of positive
+    ones, and MPV adds the bias where the response is ``y - b``.  On
+    MNIST-1D this preset scores 96.5 % against sktime's 97.4 %
+    (``benchmarks/RESULTS.md``).
+
     Examples
     --------
     >>> import numpy as np
