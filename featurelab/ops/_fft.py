@@ -6,12 +6,11 @@ the FFTs of the backend namespace (``xp.fft.rfftn``, ``ifft``, ``irfft`` of
 numpy.fft or cupy.fft).
 """
 
-import functools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["conv_fft", "cpu_threads", "fast_length", "fft_shape", "run_in_threads"]
+from ._threads import cpu_threads, run_in_threads
+
+__all__ = ["conv_fft", "fast_length", "fft_shape"]
 
 # On the CPU the transforms of a chunk are kept to about this many bytes of
 # temporaries, so that the spectrum product and the inverse transform read
@@ -24,50 +23,6 @@ _CPU_BLOCK_BYTES = 4 * 2**20
 # batched complex GEMM per frequency instead of a running multiply-add over
 # channels (the multiply-add makes n_channels passes over the spectra).
 _MATMUL_MIN_CHANNELS = 16
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller():
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # a scikit-learn dependency, so normally present
-        return None
-    return ThreadpoolController()
-
-
-def cpu_threads():
-    """Threads for the NumPy FFT path: as many as the BLAS pools use now
-    (the smallest if several BLAS libraries are loaded, 1 if none is seen).
-
-    NumPy's FFT is single-threaded but releases the GIL, so chunks of
-    samples run in parallel (1.4-1.7x faster on 2 cores); taking the BLAS
-    thread count makes the FFT follow the same limits as the GEMM of the
-    direct method (``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``,
-    ``threadpoolctl``, joblib workers), capped by the usable cores.
-    """
-    controller = _blas_controller()
-    counts = [] if controller is None else [
-        lib.num_threads for lib in controller.lib_controllers
-        if lib.user_api == "blas"]
-    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-             else os.cpu_count() or 1)
-    return max(1, min(min(counts, default=1), cores))
-
-
-def run_in_threads(work, n_samples, chunk, threads):
-    """Call ``work(lo, hi)`` on contiguous ranges of whole chunks covering
-    ``range(n_samples)``: one range per thread (at most ``threads``)."""
-    n_chunks = -(-n_samples // chunk)
-    threads = max(1, min(threads, n_chunks))
-    if threads == 1:
-        work(0, n_samples)
-        return
-    bounds = [min(n_samples, (i * n_chunks // threads) * chunk)
-              for i in range(threads + 1)]
-    with ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(work, lo, hi)
-                       for lo, hi in zip(bounds[:-1], bounds[1:])]:
-            future.result()
 
 
 def fast_length(n):

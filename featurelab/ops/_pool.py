@@ -3,6 +3,8 @@
 import itertools
 import math
 
+import numpy as np
+
 from .._validation import (
     as_tuple,
     check_array,
@@ -12,6 +14,7 @@ from .._validation import (
     resolve_padding,
 )
 from ..backend import get_namespace
+from ._threads import cpu_threads, run_in_threads
 
 __all__ = ["adaptive_pool", "channel_pool", "pool1d", "pool2d", "region_pool"]
 
@@ -96,10 +99,38 @@ def _window_taps(x, axes, sizes, strides):
 _JOINT_MAX_TAPS = 4
 
 
+# On the CPU, batches larger than this are pooled in blocks of samples of
+# about this size, so that every tap of a window re-reads cached input, and
+# the blocks are shared among ``cpu_threads()`` threads (NumPy's ufuncs
+# release the GIL).  Measured on (256, 64, 32, 32) float32 (this 2-core
+# machine), 3x3 stride 2 average pooling: 16.8 ms whole, 12.2 ms in 4 MB
+# blocks, 7.0 ms in 2 MB blocks on 2 threads (PyTorch: 12.0 ms).
+_CPU_POOL_BLOCK_BYTES = 2 * 2**20
+
+
 def _pool(xp, x, size, stride, pads, mode):
     """Pool valid input over windows (no checks)."""
     if mode in _POSITIVE_MODES:
         return _pool_positive(xp, x, size, stride, pads, mode)
+    sample_bytes = max(1, x[:1].nbytes)
+    if xp is not np or x.shape[0] * sample_bytes <= 2 * _CPU_POOL_BLOCK_BYTES:
+        return _pool_block(xp, x, size, stride, pads, mode)
+    block = max(1, _CPU_POOL_BLOCK_BYTES // sample_bytes)
+    out_size = tuple((n + a + b - k) // s + 1
+                     for n, (a, b), k, s in zip(x.shape[2:], pads, size, stride))
+    out = np.empty(x.shape[:2] + out_size, dtype=x.dtype)
+
+    def work(lo, hi):
+        for start in range(lo, hi, block):
+            stop = min(start + block, hi)
+            out[start:stop] = _pool_block(xp, x[start:stop], size, stride, pads, mode)
+
+    run_in_threads(work, x.shape[0], block, cpu_threads())
+    return out
+
+
+def _pool_block(xp, x, size, stride, pads, mode):
+    """:func:`_pool` of one block of samples (max, avg, sum, l2)."""
     prepare, combine, finish = _reducers(xp, mode)
     y = prepare(x)
     if any(a or b for a, b in pads):

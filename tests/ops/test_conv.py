@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from featurelab.ops import _conv as conv_module
 from featurelab.ops import _fft as fft_module
+from featurelab.ops import _threads as threads_module
 from featurelab.ops import conv1d, conv2d
 from featurelab.ops._separable import rank1_factors, row_block
 from tests.ops._reference import HYP, as_tuple, normal, reference_pads
@@ -1115,10 +1116,10 @@ def test_methods_chunked_and_threaded(backend, monkeypatch, method, max_memory):
 
 def test_fft_threads_split_whole_chunks(monkeypatch):
     seen = []
-    fft_module.run_in_threads(lambda lo, hi: seen.append((lo, hi)), 10, 3, 2)
+    threads_module.run_in_threads(lambda lo, hi: seen.append((lo, hi)), 10, 3, 2)
     assert sorted(seen) == [(0, 6), (6, 10)]       # chunks [0,3) [3,6) | [6,9) [9,10)
     seen.clear()
-    fft_module.run_in_threads(lambda lo, hi: seen.append((lo, hi)), 2, 4, 8)
+    threads_module.run_in_threads(lambda lo, hi: seen.append((lo, hi)), 2, 4, 8)
     assert seen == [(0, 2)]                        # one chunk: no thread
 
 

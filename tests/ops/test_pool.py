@@ -1122,3 +1122,27 @@ def test_rocket_global_pooling_agrees_and_reverses(backend, length, seed):
         if mode == "mipv":
             flipped = np.where(flipped == -1, -1, length - 1 - flipped)
         assert_close(flipped, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg", "sum", "l2"])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_blocked_and_threaded_pooling_equals_one_block(monkeypatch, mode, threads):
+    # large CPU batches are pooled in blocks of samples spread over threads;
+    # shrink the block so that a small batch takes that path
+    from featurelab.ops import _pool as pool_module
+
+    x = normal((11, 3, 9, 8), 7)
+    whole = [pool2d(x, 3, stride=2, padding=1, mode=mode), pool1d(x[:, :, 0], 2, mode=mode)]
+    calls = []
+    block = pool_module._pool_block
+
+    def counted(*args):
+        calls.append(args[1].shape[0])
+        return block(*args)
+
+    monkeypatch.setattr(pool_module, "_CPU_POOL_BLOCK_BYTES", 2 * x[:1].nbytes)
+    monkeypatch.setattr(pool_module, "_pool_block", counted)
+    monkeypatch.setattr(pool_module, "cpu_threads", lambda: threads)
+    np.testing.assert_array_equal(pool2d(x, 3, stride=2, padding=1, mode=mode), whole[0])
+    assert sorted(calls) == [1, 2, 2, 2, 2, 2]          # 11 samples in blocks of 2
+    np.testing.assert_array_equal(pool1d(x[:, :, 0], 2, mode=mode), whole[1])
