@@ -23,7 +23,7 @@ __all__ = ["BENCHMARKS", "BENCHMARKS_DIR", "main", "system_info"]
 BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 #: The scripts ``featurelab bench`` runs, in order.
 BENCHMARKS = ("bench_ops.py", "bench_methods.py", "bench_kmeans.py", "bench_accuracy.py",
-              "bench_screen.py", "peers.py")
+              "bench_screen.py", "bench_memory.py", "peers.py")
 #: Scripts that need PyTorch (their reference implementation).
 _NEEDS_TORCH = ("bench_ops.py",)
 
@@ -272,7 +272,8 @@ def build_parser():
         description="Run benchmarks/bench_ops.py (against PyTorch; skipped without "
                     "it), bench_methods.py (conv methods and what 'auto' picks), "
                     "bench_kmeans.py (against scikit-learn), bench_accuracy.py, "
-                    "bench_screen.py and peers.py (presets against sktime and "
+                    "bench_screen.py, bench_memory.py (end-to-end transform "
+                    "memory) and peers.py (presets against sktime and "
                     "kymatio's numbers) from the repository root and print their "
                     "reports (featurelab / reference time ratios). Minutes each.")
     bench.add_argument("--quick", action="store_true",

@@ -24,8 +24,14 @@ _CONV = {1: conv1d, 2: conv2d}
 ENCODINGS = ("triangle", "hard", "soft_threshold")
 SOLVERS = ("auto", "featurelab", "sklearn")
 # solver='auto': scikit-learn's KMeans below this many centres (NumPy data),
-# featurelab's GEMM kmeans from here up (measured in benchmarks/RESULTS.md).
-_SKLEARN_BELOW = 512
+# featurelab's GEMM kmeans from here up.  Whole fits (k-means++ seeding and
+# 10 iterations, this 2-core machine): on 100k x 108 float32 patches
+# featurelab / scikit-learn = 1.46 for 16 centres, 0.59 for 32, 0.43 for 64,
+# 0.28 for 256; on 10k patches of 75-600 dimensions 0.77-1.22 for 16 and
+# 0.38-0.54 for 64 (scikit-learn's seeding upcasts the patches to float64
+# for every candidate; benchmarks/RESULTS.md).  Was 512, measured on Lloyd
+# iterations alone from the same initial centres.
+_SKLEARN_BELOW = 32
 
 
 def _check_regions(regions, n_spatial):
@@ -256,10 +262,11 @@ class KMeansKernels(_PatchKernels):
     solver : {'auto', 'featurelab', 'sklearn'}, default='auto'
         The k-means implementation: featurelab's GEMM :func:`kmeans` (NumPy
         or CuPy) or scikit-learn's ``KMeans`` (NumPy only, not spherical).
-        ``'auto'`` uses scikit-learn's for fewer than 512 kernels on NumPy
-        data (non-spherical), featurelab's otherwise: on 100k whitened 6x6x3
-        patches featurelab's took 0.70-0.79x scikit-learn's time for 1600
-        centres at equal inertia, and up to 2x for 64 (benchmarks/RESULTS.md).
+        ``'auto'`` uses scikit-learn's for fewer than 32 kernels on NumPy
+        data (non-spherical), featurelab's otherwise: whole fits (k-means++
+        seeding included) took 0.43x scikit-learn's time for 64 centres on
+        100k patches of 108 dimensions and 0.28-0.41x for 1600, at equal
+        inertia, and 1.46x for 16 (benchmarks/RESULTS.md).
     max_memory : int or str, default='512MB'
         Budget for the feature maps of one chunk of samples in
         ``transform`` (and for k-means' distance blocks).
