@@ -129,10 +129,13 @@ def _patch_stats(xp, conv, x, size, epsilon, **conv_kw):
     variance, as :func:`featurelab.patches.normalize_patches`) and the sum of
     squares, each as an ``(n, 1, *positions)`` map.  ``conv_kw`` (stride,
     padding, dilation) place the patches as the layer's convolution does."""
-    ones = xp.ones((1, x.shape[1]) + tuple(size), dtype=x.dtype)
-    dim = ones.size
-    sums = conv(x, ones, **conv_kw)
-    squares = conv(x * x, ones, **conv_kw)
+    # a box filter over channels and window: sum the channels first, then
+    # one single-channel convolution (C times less im2col work than
+    # convolving all channels with ones)
+    ones = xp.ones((1, 1) + tuple(size), dtype=x.dtype)
+    dim = x.shape[1] * ones.size
+    sums = conv(x.sum(axis=1, keepdims=True), ones, **conv_kw)
+    squares = conv((x * x).sum(axis=1, keepdims=True), ones, **conv_kw)
     mean = sums / dim
     var = xp.maximum(squares - sums * mean, 0) / (dim - 1)
     return mean, 1 / xp.sqrt(var + epsilon), squares
