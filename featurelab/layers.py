@@ -712,9 +712,9 @@ class ConvLayer(_Layer):
             mean, inv_std, squares = stats
             dim = math.prod(receptive)
             w_sq = xp.maximum(squares - dim * mean * mean, 0) * inv_std * inv_std
-        else:
-            ones = xp.ones((1,) + receptive, dtype=dtype)
-            w_sq = conv(x * x, ones)
+        else:  # channels summed first: one single-channel box convolution
+            ones = xp.ones((1, 1) + receptive[1:], dtype=dtype)
+            w_sq = conv((x * x).sum(axis=1, keepdims=True), ones)
         z = xp.sqrt(xp.maximum(w_sq - 2 * resp + c_norms, 0))
         return xp.maximum(z.mean(axis=1, keepdims=True) - z, 0)
 
