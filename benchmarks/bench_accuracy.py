@@ -76,8 +76,15 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from bench_ops import (blas_lines, code_line, cpu_lines,  # noqa: E402
-                       environment_lines, markdown_table, noise_line, start_clock)
+from bench_ops import (  # noqa: E402
+    blas_lines,
+    code_line,
+    cpu_lines,
+    environment_lines,
+    markdown_table,
+    noise_line,
+    start_clock,
+)
 from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression, RidgeClassifierCV  # noqa: E402

@@ -67,8 +67,17 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from bench_ops import (best_time, blas_lines, cpu_lines, environment_lines, markdown_table,  # noqa: E402
-                       noise_line, start_clock)
+from bench_ops import (  # noqa: E402
+    best_time,
+    blas_lines,
+    cpu_lines,
+    environment_lines,
+    markdown_table,
+    noise_line,
+    record_target,
+    start_clock,
+)
+
 from featurelab.kernels._kmeans import kmeans  # noqa: E402
 
 IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field",
@@ -340,7 +349,7 @@ def main(argv=None):
                      f"{statistics.mean(x['own'] for x in res):.1f}",
                      f"{indep:.1f}", f"{(indep - ref) / ref:+.2e}"))
 
-    context = []
+    context, plusplus = [], {}
     if not args.quick:
         from sklearn.cluster import KMeans
 
@@ -375,6 +384,8 @@ def main(argv=None):
         rows.append((label, init, steps, f"{t:.2f}", "-", "-", "-",
                      f"{own:.1f}", f"{indep:.1f}",
                      f"{(indep - ref) / ref:+.2e}"))
+        if init == "'k-means++'":
+            plusplus[label.split()[0]] = (t, indep)
         print(f"  {label} {init} done", file=sys.stderr)
 
     per_run = []
@@ -392,6 +403,17 @@ def main(argv=None):
                    - t_one["sklearn"]))
     rel = [(b["indep"] - a["indep"]) / a["indep"] for a, b in
            zip(results["sklearn"], results["featurelab"])]
+    t_fl, t_sk = (min(x["time"] for x in results[k]) for k in ("featurelab", "sklearn"))
+    equal = max(rel) <= 1e-3
+    record_target(f"k-means {N_CLUSTERS} centres, {M} Lloyd iterations from the same "
+                  "C0", t_fl, t_sk, "ratio <= 0.5 at equal inertia",
+                  t_fl / t_sk <= 0.5 and equal, reference_name="scikit-learn KMeans")
+    if len(plusplus) == 2:
+        (a, ia), (b, ib) = plusplus["featurelab"], plusplus["scikit-learn"]
+        record_target(f"k-means {N_CLUSTERS} centres, k-means++ seeding + {M} "
+                      "iterations", a, b, "ratio <= 0.5 at equal inertia",
+                      a / b <= 0.5 and (ia - ib) / ib <= 1e-3,
+                      reference_name="scikit-learn KMeans")
     wins = sum(r <= 0 for r in rel)
     sk_inertias = [a["indep"] for a in results["sklearn"]]
     spread = (statistics.pstdev(sk_inertias) / statistics.mean(sk_inertias)

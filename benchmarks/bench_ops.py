@@ -139,6 +139,31 @@ def blas_lines():
     return lines
 
 
+def record_target(case, featurelab, reference, target, passed, *, reference_name="",
+                  gflops=None, peak=None, unit="s"):
+    """Append one target row (a case against its reference) to the file named
+    by ``$FEATURELAB_BENCH_TARGETS``; does nothing when it is not set.
+
+    ``featurelab`` and ``reference`` are numbers in ``unit`` (seconds by
+    default); ``target`` says what was asked (e.g. ``'ratio <= 0.8'``);
+    ``passed`` is True, False or None (no target); ``gflops`` and ``peak``
+    (a fraction of this machine's GEMM peak) are optional.
+    """
+    from featurelab.cli import TARGETS_ENV
+
+    path = os.environ.get(TARGETS_ENV)
+    if not path:
+        return
+    import json
+
+    row = {"script": os.path.basename(sys.argv[0]), "case": case,
+           "featurelab": featurelab, "reference": reference,
+           "reference_name": reference_name, "unit": unit, "target": target,
+           "passed": passed, "gflops": gflops, "peak": peak}
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
 def emit(report, failures, output=None):
     """Print ``report`` (with the correctness ``failures`` in bold), append
     it to ``output`` if given; return the exit status (2 on failures)."""
@@ -319,6 +344,10 @@ def run_cases(torch, cases, repeat, peak):
         target = ", ".join(goals) or "-"
         verdict = "-" if not met else ("pass" if all(met) else "FAIL")
         check = "ok" if ok else "MISMATCH"
+        record_target(case["shape"], t_fl, t_torch, target,
+                      None if not met else all(met), reference_name="torch",
+                      gflops=None if case["flops"] is None else gf_fl,
+                      peak=None if case["flops"] is None else gf_fl / peak)
         rows.append((case["label"], case["shape"], f"{t_fl * 1e3:.2f}",
                      f"{t_torch * 1e3:.2f}", f"{ratio:.2f}", gf, pct, gft, target,
                      verdict, check))

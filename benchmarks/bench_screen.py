@@ -67,8 +67,15 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import bench_ops  # noqa: E402
-from bench_ops import (blas_lines, code_line, cpu_lines,  # noqa: E402
-                       environment_lines, markdown_table, noise_line)
+from bench_ops import (  # noqa: E402
+    blas_lines,
+    code_line,
+    cpu_lines,
+    environment_lines,
+    markdown_table,
+    noise_line,
+    record_target,
+)
 
 from featurelab.datasets import load_mnist1d  # noqa: E402
 from featurelab.evaluate import evaluate  # noqa: E402
@@ -138,6 +145,9 @@ def run_default(quick, n_jobs):
     failed = int((table["status"] != "ok").sum())
     log(f"  default screen, n_jobs={n_jobs}: {len(table)} configurations, "
         f"{failed} failed, {elapsed:.1f} s")
+    if not quick:
+        record_target(f"default digits screen, n_jobs={n_jobs}", elapsed, 30.0,
+                      "< 30 s", elapsed < 30.0, reference_name="target")
     return elapsed, table, noise
 
 

@@ -67,6 +67,7 @@ from bench_ops import (  # noqa: E402
     environment_lines,
     markdown_table,
     noise_line,
+    record_target,
     start_clock,
 )
 
@@ -138,6 +139,10 @@ def accuracy_table():
                          "of it features (sktime, this run)")
             ratio = (f"{elapsed / peer[1]:.2f} / "
                      f"{(result.fit_time + result.transform_time) / peer[2]:.2f}")
+            record_target(f"MNIST-1D {name} preset + ridge, fit and test", elapsed,
+                          peer[1], "faster than sktime" if name == "rocket" else "-",
+                          elapsed < peer[1] if name == "rocket" else None,
+                          reference_name=f"sktime {name}")
         rows.append((name, f"{100 * result.accuracy:.1f}", result.n_features,
                      f"{result.fit_time:.1f}", f"{result.transform_time:.1f}",
                      f"{result.head_time:.1f}", f"{elapsed:.1f}", peer_text, ratio,

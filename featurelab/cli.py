@@ -7,9 +7,12 @@ one-line message on stderr and exit status 2, without a traceback.
 
 import argparse
 import importlib.util
+import json
+import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -182,6 +185,51 @@ def _run_bench(args):
             f"checkout (pip install -e .).")
     directory = Path(directory)
     outcomes = []
+    with tempfile.TemporaryDirectory(prefix="featurelab-bench-") as tmp:
+        targets = Path(tmp) / "targets.jsonl"
+        env = {**os.environ, TARGETS_ENV: str(targets)}
+        _run_scripts(directory, args, env, outcomes)
+        rows = ([json.loads(line) for line in targets.read_text().splitlines() if line]
+                if targets.is_file() else [])
+    if rows:
+        print("\n" + _targets_table(rows))
+    print("\nbenchmarks: " + "; ".join(f"{name} {outcome}" for name, outcome in outcomes))
+    return 0 if all(o.startswith(("ok", "skipped")) for _, o in outcomes) else 1
+
+
+#: The variable through which the benchmark scripts record their target rows
+#: (``benchmarks/bench_ops.py``'s ``record_target``).
+TARGETS_ENV = "FEATURELAB_BENCH_TARGETS"
+
+
+def _targets_table(rows):
+    """One markdown table of every recorded target: case, featurelab, the
+    reference, ratio, GF/s, % of the GEMM peak, target, pass/fail."""
+    lines = ["## Targets", "",
+             "| case | featurelab | reference | ratio | GF/s | % of peak | target | "
+             "pass/fail |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        unit = row.get("unit", "s")
+        fl, ref = row["featurelab"], row["reference"]
+
+        def show(value):
+            if value is None:
+                return "-"
+            return f"{value * 1e3:.2f} ms" if unit == "s" and value < 1 else f"{value:.3g} {unit}"
+
+        ratio = f"{fl / ref:.2f}" if fl is not None and ref else "-"
+        gflops = "-" if row.get("gflops") is None else f"{row['gflops']:.1f}"
+        peak = "-" if row.get("peak") is None else f"{100 * row['peak']:.0f}%"
+        verdict = {True: "pass", False: "FAIL"}.get(row.get("passed"), "-")
+        name = row.get("reference_name") or "reference"
+        lines.append(f"| {row['case']} | {show(fl)} | {name}: {show(ref)} | {ratio} | "
+                     f"{gflops} | {peak} | {row.get('target') or '-'} | {verdict} |")
+    return "\n".join(lines)
+
+
+def _run_scripts(directory, args, env, outcomes):
+    """Run each of :data:`BENCHMARKS` from the repository root, streaming its
+    output; append ``(name, outcome)`` to ``outcomes``."""
     for name in BENCHMARKS:
         script = directory / name
         if not script.is_file():
@@ -198,14 +246,12 @@ def _run_bench(args):
         start = time.perf_counter()
         with subprocess.Popen([sys.executable, str(script), *options],
                               cwd=directory.parent, stdout=subprocess.PIPE,
-                              text=True, bufsize=1) as process:
+                              text=True, bufsize=1, env=env) as process:
             for line in process.stdout:
                 print(line, end="", flush=True)
         elapsed = time.perf_counter() - start
         status = "ok" if process.returncode == 0 else f"failed (exit {process.returncode})"
         outcomes.append((name, f"{status}, {elapsed:.0f} s"))
-    print("\nbenchmarks: " + "; ".join(f"{name} {outcome}" for name, outcome in outcomes))
-    return 0 if all(o.startswith(("ok", "skipped")) for _, o in outcomes) else 1
 
 
 def build_parser():
@@ -275,7 +321,9 @@ def build_parser():
                     "bench_screen.py, bench_memory.py (end-to-end transform "
                     "memory) and peers.py (presets against sktime and "
                     "kymatio's numbers) from the repository root and print their "
-                    "reports (featurelab / reference time ratios). Minutes each.")
+                    "reports (featurelab / reference time ratios), then one "
+                    "table of every target they measured, with pass/fail. "
+                    "Minutes each.")
     bench.add_argument("--quick", action="store_true",
                        help="pass --quick to each script (fewer repetitions)")
     bench.set_defaults(run=_run_bench)

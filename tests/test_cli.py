@@ -242,6 +242,52 @@ def test_bench_runs_each_script_with_quick_and_skips_ops_without_torch(
     assert "bench_accuracy.py: missing" in out
 
 
+def test_bench_prints_one_table_of_the_targets_the_scripts_record(tmp_path, capsys,
+                                                                    monkeypatch):
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    # a script records through benchmarks/bench_ops.py's record_target; the
+    # fakes append the same JSON lines to the file the CLI names
+    record = ("import json, os\n"
+              "with open(os.environ['FEATURELAB_BENCH_TARGETS'], 'a') as f:\n"
+              "    f.write(json.dumps({row}) + '\\n')\n")
+    (bench / "bench_ops.py").write_text(record.format(row=repr(dict(
+        case="conv2d case", featurelab=0.002, reference=0.004, reference_name="torch",
+        unit="s", target="ratio <= 0.8", passed=True, gflops=123.4, peak=0.456))))
+    (bench / "bench_memory.py").write_text(record.format(row=repr(dict(
+        case="transform", featurelab=600.0, reference=512.0, reference_name="max_memory",
+        unit="MB", target="peak <= 1.1 x budget", passed=False))))
+    monkeypatch.setattr("featurelab.cli.BENCHMARKS_DIR", bench)
+    monkeypatch.setattr("featurelab.cli._has_torch", lambda: True)
+    assert main(["bench"]) == 1                     # the other scripts are missing
+    out = capsys.readouterr().out
+    table = out[out.index("## Targets"):]
+    assert ("| conv2d case | 2.00 ms | torch: 4.00 ms | 0.50 | 123.4 | 46% | "
+            "ratio <= 0.8 | pass |") in table
+    assert ("| transform | 600 MB | max_memory: 512 MB | 1.17 | - | - | "
+            "peak <= 1.1 x budget | FAIL |") in table
+    assert "FEATURELAB_BENCH_TARGETS" not in __import__("os").environ
+
+
+def test_record_target_writes_only_when_asked(tmp_path, monkeypatch):
+    import importlib.util
+    import json
+
+    from featurelab.cli import BENCHMARKS_DIR, TARGETS_ENV
+
+    spec = importlib.util.spec_from_file_location("bench_ops",
+                                                  BENCHMARKS_DIR / "bench_ops.py")
+    bench_ops = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_ops)
+    monkeypatch.delenv(TARGETS_ENV, raising=False)
+    bench_ops.record_target("a", 1.0, 2.0, "ratio <= 0.8", True)   # no file: no-op
+    path = tmp_path / "t.jsonl"
+    monkeypatch.setenv(TARGETS_ENV, str(path))
+    bench_ops.record_target("a", 1.0, 2.0, "ratio <= 0.8", True, gflops=5.0)
+    row = json.loads(path.read_text())
+    assert row["case"] == "a" and row["passed"] is True and row["gflops"] == 5.0
+
+
 @pytest.mark.parametrize("flags, expected", [
     ([], ("512MB", None)),
     (["--cache-memory", "off"], (None, None)),
