@@ -215,9 +215,12 @@ def _targets_table(rows):
         def show(value):
             if value is None:
                 return "-"
+            if unit == "%":
+                return f"{value:.2f} %"
             return f"{value * 1e3:.2f} ms" if unit == "s" and value < 1 else f"{value:.3g} {unit}"
 
-        ratio = f"{fl / ref:.2f}" if fl is not None and ref else "-"
+        # accuracies are compared by their target, not by a ratio
+        ratio = f"{fl / ref:.2f}" if fl is not None and ref and unit != "%" else "-"
         gflops = "-" if row.get("gflops") is None else f"{row['gflops']:.1f}"
         peak = "-" if row.get("peak") is None else f"{100 * row['peak']:.0f}%"
         verdict = {True: "pass", False: "FAIL"}.get(row.get("passed"), "-")

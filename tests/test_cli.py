@@ -257,6 +257,9 @@ def test_bench_prints_one_table_of_the_targets_the_scripts_record(tmp_path, caps
     (bench / "bench_memory.py").write_text(record.format(row=repr(dict(
         case="transform", featurelab=600.0, reference=512.0, reference_name="max_memory",
         unit="MB", target="peak <= 1.1 x budget", passed=False))))
+    (bench / "peers.py").write_text(record.format(row=repr(dict(
+        case="accuracy", featurelab=98.53, reference=97.4, reference_name="table",
+        unit="%", target=">= 98.0 %", passed=True))))
     monkeypatch.setattr("featurelab.cli.BENCHMARKS_DIR", bench)
     monkeypatch.setattr("featurelab.cli._has_torch", lambda: True)
     assert main(["bench"]) == 1                     # the other scripts are missing
@@ -266,6 +269,7 @@ def test_bench_prints_one_table_of_the_targets_the_scripts_record(tmp_path, caps
             "ratio <= 0.8 | pass |") in table
     assert ("| transform | 600 MB | max_memory: 512 MB | 1.17 | - | - | "
             "peak <= 1.1 x budget | FAIL |") in table
+    assert "| accuracy | 98.53 % | table: 97.40 % | - | - | - | >= 98.0 % | pass |" in table
     assert "FEATURELAB_BENCH_TARGETS" not in __import__("os").environ
 
 
