@@ -156,10 +156,14 @@ def record_target(case, featurelab, reference, target, passed, *, reference_name
         return
     import json
 
+    def number(value):           # NumPy scalars are not JSON serialisable
+        return None if value is None else float(value)
+
     row = {"script": os.path.basename(sys.argv[0]), "case": case,
-           "featurelab": featurelab, "reference": reference,
+           "featurelab": number(featurelab), "reference": number(reference),
            "reference_name": reference_name, "unit": unit, "target": target,
-           "passed": passed, "gflops": gflops, "peak": peak}
+           "passed": None if passed is None else bool(passed),
+           "gflops": number(gflops), "peak": number(peak)}
     with open(path, "a") as f:
         f.write(json.dumps(row) + "\n")
 

@@ -288,8 +288,13 @@ def test_record_target_writes_only_when_asked(tmp_path, monkeypatch):
     path = tmp_path / "t.jsonl"
     monkeypatch.setenv(TARGETS_ENV, str(path))
     bench_ops.record_target("a", 1.0, 2.0, "ratio <= 0.8", True, gflops=5.0)
-    row = json.loads(path.read_text())
-    assert row["case"] == "a" and row["passed"] is True and row["gflops"] == 5.0
+    # NumPy scalars, as the scripts compute them, are written as plain JSON
+    bench_ops.record_target("b", np.float32(1.5), np.float64(2.0), "ratio <= 0.8",
+                            np.float64(0.75) <= 0.8, peak=np.float64(0.5))
+    first, second = map(json.loads, path.read_text().splitlines())
+    assert first["case"] == "a" and first["passed"] is True and first["gflops"] == 5.0
+    assert second["passed"] is True and second["featurelab"] == 1.5
+    assert second["peak"] == 0.5 and second["gflops"] is None
 
 
 @pytest.mark.parametrize("flags, expected", [
