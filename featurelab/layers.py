@@ -526,7 +526,8 @@ class ConvLayer(_Layer):
             rel = check_positive(self.whiten_epsilon, "whiten_epsilon")
             scale = max(float(patches.var(axis=0).mean()), np.finfo(np.float32).tiny)
             whitener = ZCAWhitener(epsilon=rel * scale).fit(patches)
-            patches = whitener.transform(patches)
+            if source in _DATA_SOURCES:     # the only kernels drawn from patches
+                patches = whitener.transform(patches)
         banks = params["banks"]
         n_total = n_kernels * math.prod(banks)
         try:
@@ -681,8 +682,12 @@ class ConvLayer(_Layer):
             mean, inv_std, _ = stats
             n_axes = params["n_spatial"] + 1
             sums = bank.reshape(bank.shape[:-n_axes] + (-1,)).sum(axis=-1)
-            resp = apply(x, bank) - mean * per_position(sums)
-            return resp * inv_std + per_position(bank_offsets)
+            # (resp - mean sums) inv_std + offsets, in place: one temporary
+            resp = apply(x, bank)
+            resp *= inv_std
+            resp -= (mean * inv_std) * per_position(sums)
+            resp += per_position(bank_offsets)
+            return resp
 
         resp = dots(kernels, offsets, apply_banks)
         nonlin = params["nonlin"]

@@ -32,6 +32,13 @@ METHODS = ("auto", "direct", "fft", "separable")
 # 18-19 ms to 13.6 ms and left the other reference shapes unchanged
 # (benchmarks/RESULTS.md).  CuPy gets the whole max_memory budget.
 _CPU_BLOCK_BYTES = 2**20
+# The channels-last columns (:func:`_conv_channels_last`) come in larger
+# blocks: with 64 channels of 8 x 8 maps and 5 x 5 kernels, 4 MB took 70 ms
+# where 1 MB took 79 and 16 MB 86 (2-core AMD EPYC).
+_CPU_LAST_BLOCK_BYTES = 4 * 2**20
+# The direct method builds channels-last columns from this many input
+# channels on (and at least twice the output width; :func:`_columns_last`).
+_LAST_MIN_CHANNELS = 8
 
 _LAYOUTS = {
     1: ("(n_samples, n_channels, length)", "(n_kernels, n_channels // groups, kernel_length)"),
@@ -100,6 +107,12 @@ def _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget):
     n_spatial = x.ndim - 2
     if flip:
         kernels = kernels[(Ellipsis,) + (slice(None, None, -1),) * n_spatial]
+    if groups == 1 and _columns_last(x.shape, kernels.shape, stride, pads, dilation):
+        out = _conv_channels_last(xp, x, kernels, pads, dilation, budget, stride,
+                                  channels_first=True)
+        if bias is not None:
+            out += bias.reshape((-1,) + (1,) * n_spatial)
+        return out
     if any(a or b for a, b in pads):
         x = xp.pad(x, ((0, 0), (0, 0)) + tuple(pads))
     n_samples, n_channels = x.shape[:2]
@@ -145,46 +158,88 @@ def _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget):
     return out
 
 
-def _conv_channels_last(xp, x, kernels, pads, dilation, budget):
-    """Stride-1 cross-correlation of valid input into ``(n, *out_size, K)``
-    (channels last); no checks, no groups, no bias.
+def _columns_last(x_shape, k_shape, stride, pads, dilation):
+    """Whether the direct method should build channels-last columns: for
+    many channels on narrow outputs (``C >= 2 * out_width * stride``), where
+    the channels-first columns of :func:`_conv` would be copied in short
+    runs of ``out_width`` values.
 
-    The columns are unfolded as ``(n, *out_size, C * prod(k))`` and all
-    positions of a chunk go through one 2-D GEMM ``(n P, C k) @ (C k, K)``.
-    For banks of many small kernels (ROCKET: ``C k`` of 7 to 11) that one
-    call beats the batched per-sample GEMMs of :func:`_conv`, and a global
-    reduction over the positions (axis 1) then runs along rows of ``K``
-    contiguous values, several times faster than along the last axis.
+    Measured (float32, 2-core AMD EPYC, ``benchmarks/RESULTS.md``): 8 x 8
+    maps of 16 to 64 channels 1.5-2.8x faster, 4 x 4 outputs 2.4-2.9x;
+    (64, 64, 16, 16) * (128, 64, 3, 3) about even; 32 x 32 maps of 8 to 32
+    channels, strided or dilated, and 1 to 4 channels 1.2-5x slower, so those
+    stay channels first.
+    """
+    n_channels, ksize = x_shape[1], k_shape[2:]
+    width = (x_shape[-1] + sum(pads[-1]) - dilation[-1] * (ksize[-1] - 1) - 1) // stride[-1] + 1
+    return (n_channels >= _LAST_MIN_CHANNELS and n_channels >= 2 * width * stride[-1]
+            and math.prod(ksize) > 1)
+
+
+def _conv_channels_last(xp, x, kernels, pads, dilation, budget, stride=None,
+                        channels_first=False):
+    """Cross-correlation of valid input through channels-last columns; no
+    checks, no groups, no bias.
+
+    Each chunk of samples is copied once into a zero-padded channels-last
+    buffer ``(n, *padded, C)``, unfolded into columns ``(n, *out_size,
+    *kernel_size, C)`` (one strided slice per kernel offset, copied in runs
+    of ``C`` contiguous values on both sides) and multiplied by the kernels
+    in one 2-D GEMM ``(n P, k C) @ (k C, K)``.  The result is ``(n,
+    *out_size, K)``, or with ``channels_first`` the usual ``(n, K,
+    *out_size)`` (transposed chunk by chunk while it is in cache).
+
+    Two uses: banks of many small kernels on one channel (ROCKET), where
+    the one large GEMM beats per-sample GEMMs and a global reduction over
+    positions runs along rows of ``K`` contiguous values; and multichannel
+    input, where the channels-first columns of :func:`_conv` are copied in
+    runs of only ``out_width`` values (2-3x slower on 8 x 8 to 16 x 16 maps
+    of 32-64 channels, ``benchmarks/RESULTS.md``).
     """
     n_spatial = x.ndim - 2
-    if any(a or b for a, b in pads):
-        x = xp.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+    stride = (1,) * n_spatial if stride is None else stride
     n_samples, n_channels = x.shape[:2]
     n_kernels = kernels.shape[0]
     ksize = tuple(kernels.shape[2:])
-    out_size = tuple(size - d * (k - 1) for size, k, d in zip(x.shape[2:], ksize, dilation))
+    padded = tuple(size + a + b for size, (a, b) in zip(x.shape[2:], pads))
+    out_size = tuple((size - d * (k - 1) - 1) // s + 1
+                     for size, k, s, d in zip(padded, ksize, stride, dilation))
     n_out = math.prod(out_size)
     col_len = n_channels * math.prod(ksize)
-    weights = kernels.reshape(n_kernels, col_len).T
-    out = xp.empty((n_samples,) + out_size + (n_kernels,), dtype=x.dtype)
+    # rows (k..., C) to match the columns
+    weights = xp.moveaxis(kernels, 1, -1).reshape(n_kernels, col_len).T
+    if channels_first:
+        out = xp.empty((n_samples, n_kernels) + out_size, dtype=x.dtype)
+    else:
+        out = xp.empty((n_samples,) + out_size + (n_kernels,), dtype=x.dtype)
+    if n_samples == 0:
+        return out
     if xp.__name__ == "numpy":
-        budget = min(budget, _CPU_BLOCK_BYTES)
-    chunk = max(1, budget // max(col_len * n_out * x.dtype.itemsize, 1))
-    buffer = xp.empty((min(chunk, n_samples),) + out_size + (n_channels,) + ksize,
-                      dtype=x.dtype)
+        budget = min(budget, _CPU_LAST_BLOCK_BYTES)
+    chunk = min(n_samples, max(1, budget // max(col_len * n_out * x.dtype.itemsize, 1)))
+    inputs = xp.zeros((chunk,) + padded + (n_channels,), dtype=x.dtype)
+    interior = (slice(None),) + tuple(slice(a, a + size)
+                                      for (a, _), size in zip(pads, x.shape[2:]))
+    cols = xp.empty((chunk,) + out_size + ksize + (n_channels,), dtype=x.dtype)
+    if channels_first:
+        result = xp.empty((chunk,) + out_size + (n_kernels,), dtype=x.dtype)
     spatial = (slice(None),) * n_spatial
-    windows = [((slice(None),) + spatial + (slice(None),) + offset,
-                tuple(slice(o * d, o * d + m) for o, d, m in zip(offset, dilation,
-                                                                  out_size)))
+    windows = [((slice(None),) + spatial + offset,
+                (slice(None),) + tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
+                                       for o, d, s, m in zip(offset, dilation, stride,
+                                                             out_size)))
                for offset in itertools.product(*(range(k) for k in ksize))]
     for start in range(0, n_samples, chunk):
-        xs = xp.moveaxis(x[start:start + chunk], 1, -1)      # (n, *spatial, C)
-        n = xs.shape[0]
-        cols = buffer[:n]
+        n = min(chunk, n_samples - start)
+        xs = inputs[:n]
+        xs[interior] = xp.moveaxis(x[start:start + n], 1, -1)
         for col_index, x_index in windows:
-            cols[col_index] = xs[(slice(None),) + x_index]
-        xp.matmul(cols.reshape(n * n_out, col_len), weights,
-                  out=out[start:start + n].reshape(n * n_out, n_kernels))
+            cols[:n][col_index] = xs[x_index]
+        target = (result[:n] if channels_first else out[start:start + n])
+        xp.matmul(cols[:n].reshape(n * n_out, col_len), weights,
+                  out=target.reshape(n * n_out, n_kernels))
+        if channels_first:
+            out[start:start + n] = xp.moveaxis(target, -1, 1)
     return out
 
 

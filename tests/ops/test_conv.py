@@ -1387,22 +1387,25 @@ def test_conv_method_bad_input():
         conv_method(np.zeros((1, 2, 8, 8)), np.zeros((1, 3, 2, 2)))
 
 
-# -------------------------------------------- channels-last path (BankLayer)
+# -------------------------------------------- channels-last columns
 
-@pytest.mark.parametrize("shape,kshape,pads,dilation,budget", [
-    ((5, 1, 40), (30, 1, 9), ((8, 8),), (2,), 2**20),
-    ((4, 3, 50), (20, 3, 7), ((0, 0),), (3,), 2**20),
-    ((7, 2, 30), (5, 2, 3), ((1, 2),), (1,), 64),          # one sample per chunk
-    ((3, 2, 9, 10), (6, 2, 3, 3), ((1, 1), (1, 1)), (1, 2), 2**20),
+@pytest.mark.parametrize("channels_first", [False, True])
+@pytest.mark.parametrize("shape,kshape,pads,stride,dilation,budget", [
+    ((5, 1, 40), (30, 1, 9), ((8, 8),), (1,), (2,), 2**20),
+    ((4, 3, 50), (20, 3, 7), ((0, 0),), (2,), (3,), 2**20),
+    ((7, 2, 30), (5, 2, 3), ((1, 2),), (1,), (1,), 64),    # one sample per chunk
+    ((3, 2, 9, 10), (6, 2, 3, 3), ((1, 1), (1, 1)), (1, 1), (1, 2), 2**20),
+    ((5, 9, 7, 6), (4, 9, 2, 3), ((0, 1), (2, 0)), (2, 3), (1, 1), 900),
 ])
-def test_channels_last_conv_is_scipy_correlate_moved(backend, shape, kshape, pads,
-                                                      dilation, budget):
+def test_channels_last_conv_is_scipy_correlate(backend, shape, kshape, pads, stride,
+                                               dilation, budget, channels_first):
     from featurelab.backend import get_namespace
 
     x, k = normal(shape, 0), normal(kshape, 1)
     xb = backend.asarray(x)
     got = backend.to_numpy(conv_module._conv_channels_last(
-        get_namespace(xb), xb, backend.asarray(k), pads, dilation, budget))
+        get_namespace(xb), xb, backend.asarray(k), pads, dilation, budget, stride,
+        channels_first=channels_first))
     padded = np.pad(x, ((0, 0), (0, 0)) + pads)
     dilated = np.zeros(kshape[:2] + tuple(d * (n - 1) + 1 for n, d in
                                           zip(kshape[2:], dilation)))
@@ -1410,5 +1413,94 @@ def test_channels_last_conv_is_scipy_correlate_moved(backend, shape, kshape, pad
     want = np.stack([[sum(scipy.signal.correlate(padded[i, c], dilated[j, c], mode="valid")
                           for c in range(shape[1])) for j in range(kshape[0])]
                      for i in range(shape[0])])
-    assert got.shape == (shape[0],) + want.shape[2:] + (kshape[0],)
-    np.testing.assert_allclose(np.moveaxis(got, -1, 1), want, rtol=1e-10, atol=1e-10)
+    want = want[(Ellipsis,) + tuple(slice(None, None, s) for s in stride)]
+    if not channels_first:
+        want = np.moveaxis(want, 1, -1)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("x_shape,k_shape,stride,pads,dilation,last", [
+    ((10, 64, 8, 8), (64, 64, 5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), True),
+    ((10, 16, 8, 8), (16, 16, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), True),
+    ((10, 32, 8, 8), (64, 32, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), True),
+    ((10, 64, 10), (64, 64, 5), (1,), ((2, 2),), (1,), True),
+    ((10, 8, 8, 8), (16, 8, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), False),
+    ((10, 3, 8, 8), (16, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), False),
+    ((10, 32, 32, 32), (64, 32, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), False),
+    ((10, 32, 32, 32), (64, 32, 3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), False),
+    ((10, 64, 8, 8), (64, 64, 1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), False),
+])
+def test_columns_last_rule(x_shape, k_shape, stride, pads, dilation, last):
+    """Channels-last columns for many channels on narrow outputs only (the
+    measured cases of ``_columns_last``'s docstring)."""
+    assert conv_module._columns_last(x_shape, k_shape, stride, pads, dilation) is last
+
+
+@pytest.fixture
+def columns_spy(monkeypatch):
+    """Count the direct method's channels-last calls."""
+    calls = []
+    real = conv_module._conv_channels_last
+
+    def spy(*args, **kwargs):
+        calls.append(args[1].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(conv_module, "_conv_channels_last", spy)
+    return calls
+
+
+@pytest.mark.parametrize("n_spatial, case", [
+    (2, dict(x=(3, 16, 6, 6), w=(5, 16, 3, 3), padding="same")),
+    (2, dict(x=(2, 16, 7, 5), w=(4, 16, 2, 3), padding="full", flip=True)),
+    (2, dict(x=(3, 20, 9, 8), w=(6, 20, 3, 2), stride=(2, 3), padding=1)),
+    (2, dict(x=(2, 24, 9, 9), w=(3, 24, 3, 3), dilation=(2, 1), padding=(1, 2))),
+    (1, dict(x=(4, 10, 4), w=(7, 10, 3), padding="same", flip=True)),
+    (1, dict(x=(3, 40, 5), w=(2, 40, 4), stride=2, dilation=2, padding="full")),
+])
+@pytest.mark.parametrize("max_memory", ["512MB", 1])
+def test_direct_channels_last_matches_brute_force(backend, columns_spy, n_spatial, case,
+                                                  max_memory):
+    """Multichannel input on narrow outputs goes through channels-last
+    columns; same results as the loops, with bias, flip, stride, dilation and
+    padding, in one chunk or one sample at a time."""
+    case = dict(case)
+    x = normal(case.pop("x"), seed=70)
+    w = normal(case.pop("w"), seed=71)
+    bias = normal(w.shape[0], seed=72)
+    y = run(backend, CONV[n_spatial], x, w, bias=bias, method="direct",
+            max_memory=max_memory, **case)
+    assert len(columns_spy) == 1
+    assert_close(y, brute_conv(x, w, bias=bias, **case))
+
+
+def test_direct_channels_last_propagates_nan_to_its_windows(backend, columns_spy):
+    x = normal((2, 16, 5, 5), seed=73)
+    x[1, 7, 0, 4] = np.nan
+    w = normal((3, 16, 3, 3), seed=74)
+    y = run(backend, conv2d, x, w, padding="same", method="direct")
+    assert len(columns_spy) == 1
+    mask = _window_mask((5, 5), (0, 4), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1))
+    assert np.isfinite(y[0]).all()
+    for k in range(3):
+        np.testing.assert_array_equal(np.isnan(y[1, k]), mask)
+
+
+@pytest.mark.parametrize("n_spatial", [1, 2])
+@HYP
+@given(data=st.data(), seed=seeds)
+def test_property_channels_last_matches_brute_force(backend, n_spatial, data, seed):
+    """Any ungrouped configuration, forced through channels-last columns."""
+    from unittest import mock
+
+    x_shape, k_shape, kwargs = data.draw(conv_configs(n_spatial))
+    kwargs["groups"] = 1
+    k_shape = (k_shape[0], x_shape[1]) + k_shape[2:]
+    x = normal(x_shape, seed)
+    w = normal(k_shape, seed + 1)
+    bias = normal(k_shape[0], seed + 2)
+    with mock.patch.object(conv_module, "_columns_last",
+                           lambda *args: math.prod(args[1][2:]) > 1):
+        y = run(backend, CONV[n_spatial], x, w, bias=bias, method="direct", **kwargs)
+    assert_close(y, brute_conv(x, w, bias=bias, **kwargs))
