@@ -214,9 +214,15 @@ def _conv_channels_last(xp, x, kernels, pads, dilation, budget, stride=None,
         out = xp.empty((n_samples,) + out_size + (n_kernels,), dtype=x.dtype)
     if n_samples == 0:
         return out
+    # max_memory bounds all three buffers of a chunk (input copy, columns,
+    # transposed result); on the CPU the columns also stay cache-sized
+    col_bytes = col_len * n_out * x.dtype.itemsize
+    sample_bytes = col_bytes + x.dtype.itemsize * (
+        math.prod(padded) * n_channels + (n_kernels * n_out if channels_first else 0))
+    chunk = max(1, budget // sample_bytes)
     if xp.__name__ == "numpy":
-        budget = min(budget, _CPU_LAST_BLOCK_BYTES)
-    chunk = min(n_samples, max(1, budget // max(col_len * n_out * x.dtype.itemsize, 1)))
+        chunk = min(chunk, max(1, _CPU_LAST_BLOCK_BYTES // col_bytes))
+    chunk = min(chunk, n_samples)
     inputs = xp.zeros((chunk,) + padded + (n_channels,), dtype=x.dtype)
     interior = (slice(None),) + tuple(slice(a, a + size)
                                       for (a, _), size in zip(pads, x.shape[2:]))

@@ -1475,6 +1475,33 @@ def test_direct_channels_last_matches_brute_force(backend, columns_spy, n_spatia
     assert_close(y, brute_conv(x, w, bias=bias, **case))
 
 
+@pytest.mark.parametrize("channels_first", [False, True])
+def test_channels_last_chunks_respect_max_memory(backend, channels_first):
+    """A chunk's input copy, columns and (channels first) transposed result
+    fit in the budget, down to one sample at a time."""
+    class RowSpy(_MatmulSpy):
+        def matmul(self, a, b, *args, **kwargs):
+            self.batches.append(a.shape[0])
+            return self._xp.matmul(a, b, *args, **kwargs)
+
+    x = normal((9, 16, 4, 4), seed=75)
+    w = normal((40, 16, 3, 3), seed=76)     # K = 40: the result outweighs the input
+    xb, wb = backend.asarray(x), backend.asarray(w)
+    n_out, itemsize = 4 * 4, 8
+    per_sample = itemsize * (16 * 9 * n_out + 6 * 6 * 16 + (40 * n_out if channels_first else 0))
+    want = brute_conv(x, w, padding=1)
+    if not channels_first:
+        want = np.moveaxis(want, 1, -1)
+    for budget, most in [(1, 1), (per_sample - 1, 1), (3 * per_sample, 3),
+                         (3 * per_sample + per_sample // 2, 3), (10**9, 9)]:
+        spy = RowSpy(conv_module.get_namespace(xb))
+        got = conv_module._conv_channels_last(spy, xb, wb, ((1, 1), (1, 1)), (1, 1), budget,
+                                              channels_first=channels_first)
+        assert sum(spy.batches) == 9 * n_out, budget
+        assert max(spy.batches) == most * n_out, (budget, spy.batches)
+        assert_close(backend.to_numpy(got), want)
+
+
 def test_direct_channels_last_propagates_nan_to_its_windows(backend, columns_spy):
     x = normal((2, 16, 5, 5), seed=73)
     x[1, 7, 0, 4] = np.nan
