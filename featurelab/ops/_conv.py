@@ -96,6 +96,42 @@ def _validate_conv(x, kernels, n_spatial, stride, padding, dilation, bias,
 def _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget):
     """Cross-correlate (or convolve, ``flip``) valid input; no checks.
 
+    Through channels-last columns (:func:`_conv_channels_last`) where
+    :func:`_columns_last` says they are faster, else channels-first columns
+    (:func:`_conv_channels_first`); then the bias.
+    """
+    n_spatial = x.ndim - 2
+    if flip:
+        kernels = kernels[(Ellipsis,) + (slice(None, None, -1),) * n_spatial]
+    if groups == 1 and _columns_last(x.shape, kernels.shape, stride, pads, dilation):
+        out = _conv_channels_last(xp, x, kernels, pads, dilation, budget, stride,
+                                  channels_first=True)
+    else:
+        out = _conv_channels_first(xp, x, kernels, stride, pads, dilation, groups,
+                                   budget)
+    if bias is not None:
+        out += bias.reshape((-1,) + (1,) * n_spatial)
+    return out
+
+
+def _out_size(padded, ksize, stride, dilation):
+    """Output sizes of dilated windows swept with ``stride`` over ``padded``
+    sizes."""
+    return tuple((size - d * (k - 1) - 1) // s + 1
+                 for size, k, s, d in zip(padded, ksize, stride, dilation))
+
+
+def _tap_slices(offset, stride, dilation, out_size):
+    """Spatial slices of the input values that kernel tap ``offset`` meets
+    at every output position."""
+    return tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
+                 for o, d, s, m in zip(offset, dilation, stride, out_size))
+
+
+def _conv_channels_first(xp, x, kernels, stride, pads, dilation, groups, budget):
+    """Cross-correlation of valid input through channels-first columns; no
+    checks, no bias.
+
     The input is unfolded into columns ``(n, C, *kernel_size, *out_size)``
     (one strided slice copied per kernel offset, vectorised over samples and
     channels), then one batched GEMM ``(groups, K/groups, C/groups*k) @
@@ -104,24 +140,12 @@ def _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget):
     so that the columns of one chunk stay under ``budget`` bytes (and, on the
     CPU, under a cache-sized block).
     """
-    n_spatial = x.ndim - 2
-    if flip:
-        kernels = kernels[(Ellipsis,) + (slice(None, None, -1),) * n_spatial]
-    if groups == 1 and _columns_last(x.shape, kernels.shape, stride, pads, dilation):
-        out = _conv_channels_last(xp, x, kernels, pads, dilation, budget, stride,
-                                  channels_first=True)
-        if bias is not None:
-            out += bias.reshape((-1,) + (1,) * n_spatial)
-        return out
     if any(a or b for a, b in pads):
         x = xp.pad(x, ((0, 0), (0, 0)) + tuple(pads))
     n_samples, n_channels = x.shape[:2]
     n_kernels = kernels.shape[0]
     ksize = tuple(kernels.shape[2:])
-    out_size = tuple(
-        (size - d * (k - 1) - 1) // s + 1
-        for size, k, s, d in zip(x.shape[2:], ksize, stride, dilation)
-    )
+    out_size = _out_size(x.shape[2:], ksize, stride, dilation)
     n_out = math.prod(out_size)
     col_len = (n_channels // groups) * math.prod(ksize)
     weights = kernels.reshape(groups, n_kernels // groups, col_len)
@@ -136,9 +160,7 @@ def _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget):
                           dtype=x.dtype)
         windows = [
             ((slice(None), slice(None)) + offset,
-             (slice(None), slice(None)) + tuple(
-                 slice(o * d, o * d + s * (m - 1) + 1, s)
-                 for o, d, s, m in zip(offset, dilation, stride, out_size)))
+             (slice(None), slice(None)) + _tap_slices(offset, stride, dilation, out_size))
             for offset in itertools.product(*(range(k) for k in ksize))
         ]
     for start in range(0, n_samples, chunk):
@@ -153,8 +175,6 @@ def _conv(xp, x, kernels, stride, pads, dilation, bias, flip, groups, budget):
         cols = cols.reshape(n, groups, col_len, n_out)
         target = out[start:start + n].reshape(n, groups, n_kernels // groups, n_out)
         xp.matmul(weights, cols, out=target)
-    if bias is not None:
-        out += bias.reshape((n_kernels,) + (1,) * n_spatial)
     return out
 
 
@@ -171,7 +191,8 @@ def _columns_last(x_shape, k_shape, stride, pads, dilation):
     stay channels first.
     """
     n_channels, ksize = x_shape[1], k_shape[2:]
-    width = (x_shape[-1] + sum(pads[-1]) - dilation[-1] * (ksize[-1] - 1) - 1) // stride[-1] + 1
+    (width,) = _out_size((x_shape[-1] + sum(pads[-1]),), ksize[-1:], stride[-1:],
+                         dilation[-1:])
     return (n_channels >= _LAST_MIN_CHANNELS and n_channels >= 2 * width * stride[-1]
             and math.prod(ksize) > 1)
 
@@ -202,8 +223,7 @@ def _conv_channels_last(xp, x, kernels, pads, dilation, budget, stride=None,
     n_kernels = kernels.shape[0]
     ksize = tuple(kernels.shape[2:])
     padded = tuple(size + a + b for size, (a, b) in zip(x.shape[2:], pads))
-    out_size = tuple((size - d * (k - 1) - 1) // s + 1
-                     for size, k, s, d in zip(padded, ksize, stride, dilation))
+    out_size = _out_size(padded, ksize, stride, dilation)
     n_out = math.prod(out_size)
     col_len = n_channels * math.prod(ksize)
     # rows (k..., C) to match the columns
@@ -231,9 +251,7 @@ def _conv_channels_last(xp, x, kernels, pads, dilation, budget, stride=None,
         result = xp.empty((chunk,) + out_size + (n_kernels,), dtype=x.dtype)
     spatial = (slice(None),) * n_spatial
     windows = [((slice(None),) + spatial + offset,
-                (slice(None),) + tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
-                                       for o, d, s, m in zip(offset, dilation, stride,
-                                                             out_size)))
+                (slice(None),) + _tap_slices(offset, stride, dilation, out_size))
                for offset in itertools.product(*(range(k) for k in ksize))]
     for start in range(0, n_samples, chunk):
         n = min(chunk, n_samples - start)
